@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Set everything up on a fresh machine, then run `ansible-playbook migrate.yml`
+# on a copy of the bundled example project (examples/legacy-project is never
+# modified; the copy lives in .work/demo/legacy-project).
+#
+#   ./scripts/demo.sh                      # auto: upstream images if this machine can pull, else stand-ins
+#   LGTM_IMAGES=upstream ./scripts/demo.sh # insist on the real upstream images
+#   LGTM_IMAGES=standin ./scripts/demo.sh  # orchestration-only stand-ins
+#   LGTM_DEMO_RESET=1 ./scripts/demo.sh    # start again from a fresh copy
+#   ./scripts/demo.sh --check --diff       # extra arguments go to ansible-playbook
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$LGTM_ROOT"
+
+lgtm_venv
+lgtm_docker_host
+lgtm_activate
+
+demo="$LGTM_ROOT/.work/demo"
+project="$demo/legacy-project"
+if [ "${LGTM_DEMO_RESET:-0}" = 1 ]; then rm -rf "$project"; fi
+if [ ! -d "$project" ]; then
+  mkdir -p "$demo"
+  cp -a examples/legacy-project "$project"
+  lgtm_say "copied examples/legacy-project to $project"
+fi
+
+# Can this machine pull the stack's real images? Ask for one of them.
+mode=${LGTM_IMAGES:-auto}
+probe=$(python3 -m tests.harness.dockerhost print-images --mode upstream | python3 -c 'import json,sys; print(json.load(sys.stdin)["alloy"])')
+if [ "$mode" = auto ] || [ "$mode" = upstream ]; then
+  if docker image inspect "$probe" >/dev/null 2>&1 || pull_err=$(docker pull -q "$probe" 2>&1); then
+    mode=upstream
+  elif [ "$mode" = upstream ]; then
+    echo "LGTM_IMAGES=upstream, but this machine cannot pull $probe:" >&2
+    echo "  $pull_err" >&2
+    exit 1
+  else
+    mode=standin
+    cat >&2 <<BANNER
+
+  *** This machine cannot pull container images ($probe: ${pull_err##*: }). ***
+  Running with ORCHESTRATION-ONLY stand-ins (lgtm-test/standin-*): containers
+  are created, wired, mounted and restarted as for real, but the stand-ins are
+  not Grafana, Loki, Tempo, Mimir or Alloy, so this run shows nothing about
+  telemetry, config acceptance or correlation. On a machine that can pull,
+  run LGTM_IMAGES=upstream ./scripts/demo.sh for the real stack.
+
+BANNER
+  fi
+fi
+lgtm_say "images: $mode"
+
+lgtm_say "ansible-playbook migrate.yml -e lgtm_migrate_project_dir=$project $*"
+ansible-playbook migrate.yml -e "lgtm_migrate_project_dir=$project" "$@"
+lgtm_say "done. Project: $project  (dockerd keeps running; stop it with: python3 -m tests.harness.dockerhost stop-engine)"

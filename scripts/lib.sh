@@ -1,0 +1,32 @@
+# Shared helpers for the scripts in this directory (sourced, not run).
+# shellcheck shell=bash
+LGTM_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export LGTM_ROOT
+LGTM_VENV="$LGTM_ROOT/.venv"
+
+lgtm_say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+# Create or refresh .venv from requirements.txt; a no-op when it is up to date.
+lgtm_venv() {
+  local want stamp="$LGTM_VENV/.requirements.sha256"
+  want="$(sha256sum "$LGTM_ROOT/requirements.txt" | cut -d' ' -f1) $(python3 -c 'import sys; print(sys.version.split()[0])')"
+  if [ -x "$LGTM_VENV/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
+    return 0
+  fi
+  lgtm_say "creating $LGTM_VENV from requirements.txt"
+  python3 -m venv "$LGTM_VENV"
+  "$LGTM_VENV/bin/pip" install --disable-pip-version-check -q -r "$LGTM_ROOT/requirements.txt" \
+    2> >(grep -v "^WARNING: Location .* is ignored" >&2) || return 1
+  printf '%s\n' "$want" > "$stamp"
+}
+
+# Docker engine, Compose v2 and the local test images (see tests/harness/dockerhost.py).
+lgtm_docker_host() {
+  (cd "$LGTM_ROOT" && python3 -m tests.harness.dockerhost all "$@")
+}
+
+lgtm_activate() {
+  # shellcheck disable=SC1091
+  . "$LGTM_VENV/bin/activate"
+  export ANSIBLE_CONFIG="$LGTM_ROOT/ansible.cfg"
+}

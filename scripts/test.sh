@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh machine: sets up the venv, the Docker
+# engine, Compose v2 and the local test images (each step reuses what exists),
+# then runs every check and prints one summary line. Exit status: 0 only when
+# every check passed.
+#
+#   ./scripts/test.sh                       # everything
+#   LGTM_TEST_STEPS="unit lint" ./scripts/test.sh
+#   LGTM_MOLECULE_SCENARIOS="default" ./scripts/test.sh
+set -uo pipefail
+# shellcheck source=scripts/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$LGTM_ROOT" || exit 1
+
+started=$(date +%s)
+pidfile=${LGTM_DOCKERD_PIDFILE:-/run/lgtm-dockerd.pid}
+had_pidfile=false; [ -e "$pidfile" ] && had_pidfile=true
+
+lgtm_say "setup: venv"
+lgtm_venv || { echo "setup failed: venv" >&2; exit 1; }
+lgtm_say "setup: docker host (engine, compose, images)"
+lgtm_docker_host || { echo "setup failed: docker host" >&2; exit 1; }
+if ! $had_pidfile && [ -e "$pidfile" ] && [ "${LGTM_KEEP_DOCKERD:-0}" != 1 ]; then
+  # This run started dockerd: stop it (by its PID) when the run ends.
+  trap 'python3 -m tests.harness.dockerhost stop-engine' EXIT
+fi
+lgtm_activate
+setup_seconds=$(( $(date +%s) - started ))
+
+steps=${LGTM_TEST_STEPS:-"unit yamllint ansible-lint docs build collection-list preflight-example molecule"}
+scenarios=${LGTM_MOLECULE_SCENARIOS:-"default"}
+work="$LGTM_ROOT/.work/test"
+mkdir -p "$work"
+passed=0; failed=0; report=()
+
+run_step() {
+  local name=$1; shift
+  local t0 rc
+  t0=$(date +%s)
+  lgtm_say "test: $name"
+  "$@"; rc=$?
+  local dt=$(( $(date +%s) - t0 ))
+  if [ "$rc" -eq 0 ]; then passed=$((passed + 1)); report+=("PASS  ${dt}s  $name")
+  else failed=$((failed + 1)); report+=("FAIL  ${dt}s  $name (exit $rc)"); fi
+}
+
+build_collection() {
+  rm -rf "$work/dist" && mkdir -p "$work/dist" &&
+    ansible-galaxy collection build --force --output-path "$work/dist" . &&
+    test -f "$work/dist/lgtm-stack-0.1.0.tar.gz" &&
+    ! tar -tzf "$work/dist/lgtm-stack-0.1.0.tar.gz" | grep -E '^(tests|molecule|bench|\.ci|collections|scripts)/'
+}
+
+docs_render() {
+  # Every role's argument specs and every module's DOCUMENTATION must render.
+  local role module rc=0
+  for role in roles/*/; do
+    role=$(basename "$role")
+    ansible-doc -t role "lgtm.stack.$role" >/dev/null || { echo "ansible-doc -t role lgtm.stack.$role failed" >&2; rc=1; }
+  done
+  for module in plugins/modules/*.py; do
+    [ -e "$module" ] || continue
+    module=$(basename "$module" .py)
+    ansible-doc "lgtm.stack.$module" >/dev/null || { echo "ansible-doc lgtm.stack.$module failed" >&2; rc=1; }
+  done
+  return $rc
+}
+
+collection_listed() {
+  ansible-galaxy collection list lgtm.stack 2>/dev/null | grep -E '^lgtm\.stack +0\.1\.0'
+}
+
+preflight_example() {
+  # The migration entry point, for real, on a copy of the bundled example.
+  rm -rf "$work/legacy-project" && cp -a examples/legacy-project "$work/legacy-project" &&
+    ansible-playbook migrate.yml -e "lgtm_migrate_project_dir=$work/legacy-project" &&
+    # ...and it must refuse a project that is not there, before doing anything.
+    ! ansible-playbook migrate.yml -e "lgtm_migrate_project_dir=$work/no-such-project" >"$work/preflight-neg.log" 2>&1 &&
+    grep -q "Project directory $work/no-such-project: does not exist" "$work/preflight-neg.log"
+}
+
+molecule_all() {
+  local s rc=0
+  for s in $scenarios; do molecule test -s "$s" || rc=1; done
+  return $rc
+}
+
+for step in $steps; do
+  case $step in
+    unit) run_step "pytest tests/unit" python -m pytest -q tests/unit ;;
+    yamllint) run_step "yamllint" yamllint -s . ;;
+    ansible-lint) run_step "ansible-lint (production profile)" ansible-lint ;;
+    docs) run_step "ansible-doc renders every role and module" docs_render ;;
+    build) run_step "ansible-galaxy collection build" build_collection ;;
+    collection-list) run_step "ansible-galaxy collection list shows lgtm.stack" collection_listed ;;
+    preflight-example) run_step "migrate.yml preflight on examples/legacy-project" preflight_example ;;
+    molecule) run_step "molecule test ($scenarios)" molecule_all ;;
+    *) echo "unknown step '$step'" >&2; failed=$((failed + 1)); report+=("FAIL  0s  unknown step $step") ;;
+  esac
+done
+
+echo
+echo "setup: ${setup_seconds}s, total: $(( $(date +%s) - started ))s"
+printf '%s\n' "${report[@]}"
+echo "summary: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,1 @@
+"""Test harness for lgtm.stack: a local Docker host and the images tests run on."""

@@ -1,0 +1,77 @@
+"""Unit tests for the orchestration-only stand-in server."""
+
+import http.client
+import importlib.util
+import json
+import subprocess
+import sys
+import threading
+from http.server import ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+STANDIN = Path(__file__).resolve().parents[2] / "harness" / "images" / "standin" / "standin.py"
+
+
+@pytest.fixture(scope="module")
+def standin():
+    spec = importlib.util.spec_from_file_location("standin", STANDIN)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def server(standin):
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), standin.Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield httpd.server_address[1]
+    httpd.shutdown()
+
+
+def _request(port, method, path, body=None):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    conn.request(method, path, body=body, headers={"Content-Type": "application/json"} if body else {})
+    resp = conn.getresponse()
+    return resp.status, resp.read()
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["-config.file=/etc/tempo/tempo.yaml", "-target=all"], ["/etc/tempo/tempo.yaml"]),
+        (["--config.file=/etc/prometheus/prometheus.yml"], ["/etc/prometheus/prometheus.yml"]),
+        (["run", "/etc/alloy/config.alloy", "--server.http.listen-addr=0.0.0.0:12345"], ["/etc/alloy/config.alloy"]),
+        (["--config=/etc/otelcol/config.yaml"], ["/etc/otelcol/config.yaml"]),
+        (["run", "--stability.level=generally-available"], []),
+        ([], []),
+    ],
+)
+def test_config_paths(standin, argv, expected):
+    assert standin.config_paths(argv) == expected
+
+
+def test_ready_path_and_root_answer_200(server, standin):
+    assert _request(server, "GET", standin.READY_PATH)[0] == 200
+    assert _request(server, "GET", "/")[0] == 200
+    assert _request(server, "GET", "/api/v1/query")[0] == 404
+
+
+def test_posts_are_accepted_and_counted(server):
+    before = json.loads(_request(server, "GET", "/standin")[1])
+    status, body = _request(server, "POST", "/v1/traces", b'{"resourceSpans": []}')
+    assert status == 200 and body == b""
+    after = json.loads(_request(server, "GET", "/standin")[1])
+    assert after["posts"] == before["posts"] + 1
+    assert after["orchestration_only"] is True
+
+
+def test_missing_config_file_fails_the_start(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, str(STANDIN), f"-config.file={tmp_path / 'absent.yaml'}"],
+        capture_output=True, text=True, timeout=20, env={"STANDIN_PORTS": "0"}, check=False,
+    )
+    assert proc.returncode == 2
+    assert "absent.yaml is missing or unreadable" in proc.stderr

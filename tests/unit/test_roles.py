@@ -1,0 +1,58 @@
+"""Collection-wide conventions for every role under roles/.
+
+* every variable in defaults/main.yml is documented in meta/argument_specs.yml
+  (entry point `main`) with a matching default, and the reverse;
+* every role variable is named lgtm_<role>_* (see .ansible-lint for why);
+* every role has tasks/preflight.yml and a README.
+"""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+ROLES = sorted(p for p in (ROOT / "roles").iterdir() if (p / "tasks" / "main.yml").is_file())
+
+
+def _load(path):
+    with open(path, encoding="utf-8") as handle:
+        return yaml.safe_load(handle) or {}
+
+
+def test_there_are_roles():
+    assert ROLES, "roles/ holds no role"
+
+
+@pytest.mark.parametrize("role", ROLES, ids=lambda p: p.name)
+def test_defaults_and_argument_specs_agree(role):
+    defaults = _load(role / "defaults" / "main.yml")
+    specs = _load(role / "meta" / "argument_specs.yml")["argument_specs"]
+    options = specs["main"].get("options", {})
+    assert set(defaults) - set(options) == set(), "defaults missing from argument_specs"
+    required = {name for name, opt in options.items() if opt.get("required")}
+    assert set(options) - set(defaults) - required == set(), "argument_specs options without a default"
+    for name, opt in options.items():
+        if name in defaults and not opt.get("required"):
+            assert opt.get("default") == defaults[name], f"{name}: default differs between defaults/ and argument_specs"
+        assert opt.get("description"), f"{name}: no description"
+        assert opt.get("type"), f"{name}: no type"
+
+
+@pytest.mark.parametrize("role", ROLES, ids=lambda p: p.name)
+def test_role_variables_are_prefixed(role):
+    prefix = f"lgtm_{role.name}_"
+    specs = _load(role / "meta" / "argument_specs.yml")["argument_specs"]
+    names = set(_load(role / "defaults" / "main.yml"))
+    for entry in specs.values():
+        names |= set(entry.get("options", {}))
+    bad = sorted(n for n in names if not n.startswith(prefix))
+    assert not bad, f"variables of role {role.name} must start with {prefix}: {bad}"
+
+
+@pytest.mark.parametrize("role", ROLES, ids=lambda p: p.name)
+def test_role_has_preflight_and_readme(role):
+    assert (role / "tasks" / "preflight.yml").is_file()
+    assert (role / "README.md").is_file()
+    main = (role / "tasks" / "main.yml").read_text(encoding="utf-8")
+    assert "preflight.yml" in main, "tasks/main.yml must run the preflight first"
