@@ -1,0 +1,339 @@
+# -*- coding: utf-8 -*-
+# Copyright: lgtm.stack developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Load a docker-compose project into one normalised model.
+
+The model is resolved by `docker compose config --format json` when the CLI is
+available (env interpolation, extends, include, override files exactly as
+Compose does it); without the CLI the raw files are merged and interpolated
+here (documented limits: no `extends`, no `include`). The raw YAML is always
+read too, for line numbers.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import re
+
+from ansible_collections.lgtm.stack.plugins.module_utils.yamlutil import InputError, line_of, load_yaml, read_text
+
+COMPOSE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
+
+
+def discover_compose_files(project_dir):
+    """Compose's own discovery: the first of COMPOSE_NAMES plus its `.override` twin."""
+    for name in COMPOSE_NAMES:
+        path = os.path.join(project_dir, name)
+        if os.path.isfile(path):
+            stem, ext = os.path.splitext(name)
+            override = os.path.join(project_dir, "%s.override%s" % (stem, ext))
+            return [path] + ([override] if os.path.isfile(override) else [])
+    raise InputError(project_dir, "no compose file found (looked for %s)" % ", ".join(COMPOSE_NAMES))
+
+
+# --------------------------------------------------------------------------- .env and interpolation
+
+_ENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*(.*?)\s*$")
+
+
+def load_env_file(path):
+    """Parse a Compose .env file (KEY=VALUE, comments, quotes, `export`)."""
+    env = {}
+    for number, raw in enumerate(read_text(path, "env file").splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        match = _ENV_LINE.match(raw)
+        if not match:
+            raise InputError(path, "not a KEY=VALUE line: %r" % raw.strip()[:60], number)
+        key, value = match.groups()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+            if raw.strip().split("=", 1)[1].strip().startswith('"'):
+                value = value.replace("\\n", "\n").replace('\\"', '"')
+        else:
+            value = re.sub(r"\s+#.*$", "", value)
+        env[key] = value
+    return env
+
+
+_VAR = re.compile(r"\$(?:(\$)|\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])((?:[^{}]|\{[^{}]*\})*))?\}|([A-Za-z_][A-Za-z0-9_]*))")
+
+
+def interpolate(value, env, path=None, line=None):
+    """Compose-style interpolation of one string."""
+
+    def repl(match):
+        escaped, name, op, arg, bare = match.groups()
+        if escaped:
+            return "$"
+        name = name or bare
+        present = name in env
+        current = env.get(name)
+        if op in (":-", "-"):
+            use_default = (not present) if op == "-" else (not current)
+            return interpolate(arg, env, path, line) if use_default else current
+        if op in (":?", "?"):
+            missing = (not present) if op == "?" else (not current)
+            if missing:
+                raise InputError(path or "compose", "required variable %s is not set: %s" % (name, arg or ""), line)
+            return current
+        if op in (":+", "+"):
+            use_alt = present if op == "+" else bool(current)
+            return interpolate(arg, env, path, line) if use_alt else ""
+        return current or ""
+
+    return _VAR.sub(repl, value)
+
+
+def interpolate_tree(node, env, path):
+    if isinstance(node, str):
+        return interpolate(node, env, path)
+    if isinstance(node, list):
+        return [interpolate_tree(v, env, path) for v in node]
+    if isinstance(node, dict):
+        out = {}
+        for key, value in node.items():
+            out[key] = interpolate_tree(value, env, "%s:%s" % (path, line_of(node, key)) if line_of(node, key) else path)
+        return out
+    return node
+
+
+# --------------------------------------------------------------------------- normalisation (short -> long syntax)
+
+_PORT = re.compile(r"^(?:(?P<ip>\[[^\]]+\]|\d+\.\d+\.\d+\.\d+):)?(?:(?P<published>[\d-]*):)?(?P<target>[\d-]+)(?:/(?P<proto>\w+))?$")
+
+
+def normalize_port(entry, path=None):
+    if isinstance(entry, dict):
+        out = dict(entry)
+        if "published" in out and out["published"] is not None:
+            out["published"] = str(out["published"])
+        out.setdefault("protocol", "tcp")
+        return out
+    text = str(entry)
+    match = _PORT.match(text)
+    if not match:
+        raise InputError(path or "compose", "cannot read port mapping %r" % text)
+    out = {"target": int(match.group("target").split("-")[0]), "protocol": match.group("proto") or "tcp"}
+    if match.group("published"):
+        out["published"] = match.group("published")
+    if match.group("ip"):
+        out["host_ip"] = match.group("ip").strip("[]")
+    if not match.group("published") and match.group("ip") is None and ":" not in text:
+        out.pop("published", None)
+    return out
+
+
+def normalize_volume(entry, project_dir):
+    if isinstance(entry, dict):
+        out = dict(entry)
+    else:
+        parts = str(entry).split(":")
+        if len(parts) == 1:
+            return {"type": "volume", "target": parts[0]}
+        source, target = parts[0], parts[1]
+        mode = parts[2] if len(parts) > 2 else ""
+        is_path = source.startswith((".", "/", "~"))
+        out = {"type": "bind" if is_path else "volume", "source": source, "target": target}
+        if "ro" in mode.split(","):
+            out["read_only"] = True
+    if out.get("type") == "bind" and out.get("source"):
+        src = os.path.expanduser(out["source"])
+        out["source"] = os.path.normpath(src if os.path.isabs(src) else os.path.join(project_dir, src))
+    return out
+
+
+def normalize_environment(env):
+    if env is None:
+        return {}
+    if isinstance(env, dict):
+        return dict((k, None if v is None else str(v) if not isinstance(v, bool) else str(v).lower())
+                    for k, v in env.items())
+    out = {}
+    for item in env:
+        key, sep, value = str(item).partition("=")
+        out[key] = value if sep else None
+    return out
+
+
+def normalize_service(svc, project_dir, path=None):
+    svc = dict(svc or {})
+    svc["ports"] = [normalize_port(p, path) for p in svc.get("ports") or []]
+    svc["volumes"] = [normalize_volume(v, project_dir) for v in svc.get("volumes") or []]
+    svc["environment"] = normalize_environment(svc.get("environment"))
+    deps = svc.get("depends_on") or {}
+    svc["depends_on"] = dict((d, {"condition": "service_started"}) for d in deps) if isinstance(deps, list) else dict(deps)
+    nets = svc.get("networks") or {}
+    svc["networks"] = dict((n, None) for n in nets) if isinstance(nets, list) else dict(nets)
+    command = svc.get("command")
+    if isinstance(command, str):
+        svc["command"] = command.split()
+    entrypoint = svc.get("entrypoint")
+    if isinstance(entrypoint, str):
+        svc["entrypoint"] = entrypoint.split()
+    return svc
+
+
+def _merge(base, override):
+    """Compose-like merge for the raw fallback: mappings merge, sequences of ports/volumes append."""
+    if isinstance(base, dict) and isinstance(override, dict):
+        out = dict(base)
+        for key, value in override.items():
+            out[key] = _merge(base.get(key), value) if key in base else value
+        return out
+    if isinstance(base, list) and isinstance(override, list):
+        return base + [v for v in override if v not in base]
+    return override
+
+
+# --------------------------------------------------------------------------- loading
+
+
+class ComposeProject(object):
+    """The resolved model plus the raw documents (for line numbers)."""
+
+    def __init__(self, project_dir, files, env_files, model, raw, resolved_by):
+        self.project_dir = project_dir
+        self.files = files
+        self.env_files = env_files
+        self.model = model
+        self.raw = raw  # list of (path, document)
+        self.resolved_by = resolved_by
+
+    @property
+    def name(self):
+        return self.model.get("name") or os.path.basename(os.path.normpath(self.project_dir))
+
+    @property
+    def services(self):
+        return self.model.get("services") or {}
+
+    def service_origin(self, name):
+        """(file, line) where a service is declared last (override wins)."""
+        origin = (None, None)
+        for path, doc in self.raw:
+            services = (doc or {}).get("services") or {}
+            if isinstance(services, dict) and name in services:
+                origin = (path, line_of(services, name))
+        return origin
+
+
+def load_project(project_dir, compose_files=None, env_files=None, run_command=None, docker_cli="docker"):
+    """Load and resolve a compose project; InputError names the file on any problem."""
+    project_dir = os.path.abspath(project_dir)
+    if not os.path.isdir(project_dir):
+        raise InputError(project_dir, "project directory not found")
+    if compose_files:
+        files = [f if os.path.isabs(f) else os.path.join(project_dir, f) for f in compose_files]
+    else:
+        files = discover_compose_files(project_dir)
+    raw = []
+    for path in files:
+        doc = load_yaml(path, "compose file")
+        services = doc.get("services")
+        if services is not None and not isinstance(services, dict):
+            raise InputError(path, "'services' must be a mapping of service names", line_of(doc, "services"))
+        for name, svc in (services or {}).items():
+            if svc is not None and not isinstance(svc, dict):
+                raise InputError(path, "service '%s' must be a mapping" % name, line_of(services, name))
+        raw.append((path, doc))
+    if env_files:
+        env_paths = [e if os.path.isabs(e) else os.path.join(project_dir, e) for e in env_files]
+    else:
+        default_env = os.path.join(project_dir, ".env")
+        env_paths = [default_env] if os.path.isfile(default_env) else []
+    env = {}
+    for path in env_paths:
+        env.update(load_env_file(path))
+
+    model, resolved_by = None, "raw"
+    if run_command is not None:
+        model = _resolve_with_cli(run_command, docker_cli, project_dir, files, env_paths if env_files else [])
+        if model is not None:
+            resolved_by = "docker compose config"
+    if model is None:
+        merged = {}
+        for path, doc in raw:
+            merged = _merge(merged, interpolate_tree(doc, dict(os.environ, **env), path))
+        model = merged
+    services = {}
+    origins = dict((name, path) for path, doc in raw for name in ((doc or {}).get("services") or {}))
+    for name, svc in (model.get("services") or {}).items():
+        services[name] = normalize_service(svc, project_dir, origins.get(name))
+    model["services"] = services
+    return ComposeProject(project_dir, files, env_paths, model, raw, resolved_by)
+
+
+def _resolve_with_cli(run_command, docker_cli, project_dir, files, env_paths):
+    """The model as Compose resolves it, or None when Compose v2 is not available here."""
+    try:
+        rc, _out, _err = run_command([docker_cli, "compose", "version", "--short"], cwd=project_dir)
+    except (OSError, IOError):
+        return None
+    if rc != 0:
+        return None
+    argv = [docker_cli, "compose", "--project-directory", project_dir]
+    for path in files:
+        argv += ["-f", path]
+    for path in env_paths:
+        argv += ["--env-file", path]
+    argv += ["config", "--format", "json"]
+    rc, out, err = run_command(argv, cwd=project_dir)
+    if rc != 0:
+        lines = [line for line in (err or out or "").strip().splitlines() if line.strip()]
+        raise InputError(files[0], "docker compose config failed: %s" % (lines[-1] if lines else "exit %d" % rc))
+    try:
+        return json.loads(out)
+    except ValueError:
+        raise InputError(files[0], "docker compose config did not print JSON")
+
+
+# --------------------------------------------------------------------------- helpers on services
+
+
+def image_parts(image):
+    """'registry:5000/ns/name:tag@sha256:..' -> (repository, tag, digest)."""
+    if not image:
+        return None, None, None
+    digest = None
+    if "@" in image:
+        image, digest = image.split("@", 1)
+    last = image.rsplit("/", 1)[-1]
+    tag = None
+    if ":" in last:
+        image, tag = image.rsplit(":", 1)
+    return image, tag, digest
+
+
+def container_to_host(svc, container_path):
+    """Host path of a container path through the service's bind mounts (longest match)."""
+    best = None
+    for vol in svc.get("volumes") or []:
+        if vol.get("type") != "bind" or not vol.get("target"):
+            continue
+        target = vol["target"].rstrip("/") or "/"
+        if container_path == target or container_path.startswith(target + "/"):
+            if best is None or len(target) > len(best[0]):
+                best = (target, vol["source"])
+    if best is None:
+        return None
+    rest = container_path[len(best[0]):].lstrip("/")
+    return os.path.join(best[1], rest) if rest else best[1]
+
+
+def command_flag(svc, names):
+    """Value of a `--flag=value` / `-flag value` argument in command or entrypoint."""
+    argv = list(svc.get("entrypoint") or []) + list(svc.get("command") or [])
+    for index, arg in enumerate(argv):
+        arg = str(arg)
+        for name in names:
+            for prefix in ("--" + name, "-" + name):
+                if arg == prefix and index + 1 < len(argv):
+                    return str(argv[index + 1])
+                if arg.startswith(prefix + "="):
+                    return arg[len(prefix) + 1:]
+    return None

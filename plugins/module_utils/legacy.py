@@ -1,0 +1,559 @@
+# -*- coding: utf-8 -*-
+# Copyright: lgtm.stack developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Read-only analysis of a legacy observability stack (used by legacy_stack_info).
+
+Components are detected by image first, then by service name, then by the
+ports they publish. Each component's mounted configuration is parsed; every
+file problem is an InputError naming the file and line. Secret values are
+masked before anything leaves this module.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import re
+
+from ansible_collections.lgtm.stack.plugins.module_utils.compose_model import (
+    command_flag,
+    container_to_host,
+    image_parts,
+    load_project,
+)
+from ansible_collections.lgtm.stack.plugins.module_utils.redaction import MASK, redact_argv, redact_mapping
+from ansible_collections.lgtm.stack.plugins.module_utils.yamlutil import InputError, line_of, load_json, load_yaml
+
+COMPONENTS = ("jaeger", "prometheus", "otel_collector", "promtail", "grafana_agent", "loki", "grafana", "tempo",
+              "mimir", "alloy", "mysqld_exporter", "redis_exporter", "mysql", "redis", "app", "other")
+
+# Repository (without registry and tag) -> component. Checked first.
+_IMAGE_RULES = [
+    (r"(^|/)jaegertracing/(all-in-one|jaeger|jaeger-collector|jaeger-query|jaeger-agent|jaeger-ingester)$", "jaeger"),
+    (r"(^|/)(prom|prometheus)/prometheus$|(^|/)bitnami/prometheus$", "prometheus"),
+    (r"(^|/)otel/opentelemetry-collector(-contrib|-k8s)?$|opentelemetry-collector-releases/", "otel_collector"),
+    (r"(^|/)grafana/promtail$", "promtail"),
+    (r"(^|/)grafana/agent$", "grafana_agent"),
+    (r"(^|/)grafana/loki$", "loki"),
+    (r"(^|/)grafana/grafana(-oss|-enterprise)?$|(^|/)bitnami/grafana$", "grafana"),
+    (r"(^|/)grafana/tempo$", "tempo"),
+    (r"(^|/)grafana/mimir$", "mimir"),
+    (r"(^|/)grafana/alloy$", "alloy"),
+    (r"(^|/)(prom|prometheus)/mysqld-exporter$|(^|/)bitnami/mysqld-exporter$", "mysqld_exporter"),
+    (r"(^|/)oliver006/redis_exporter$|(^|/)bitnami/redis-exporter$", "redis_exporter"),
+    (r"(^|/)(mysql|mariadb|percona|bitnami/mysql|bitnami/mariadb|mysql/mysql-server)$", "mysql"),
+    (r"(^|/)(redis|bitnami/redis|redis/redis-stack-server|valkey/valkey|redis/redis-stack)$", "redis"),
+]
+# Words in the last image path segment or the service name -> component.
+_NAME_RULES = [
+    ("mysqld[-_]?exporter", "mysqld_exporter"), ("redis[-_]?exporter", "redis_exporter"),
+    ("otel[-_]?col|opentelemetry[-_]?collector|otel[-_]collector", "otel_collector"),
+    ("jaeger", "jaeger"), ("promtail", "promtail"), ("grafana[-_]?agent", "grafana_agent"),
+    ("prometheus", "prometheus"), ("loki", "loki"), ("tempo", "tempo"), ("mimir", "mimir"), ("alloy", "alloy"),
+    ("grafana", "grafana"), ("mariadb|mysql", "mysql"), ("redis|valkey", "redis"),
+]
+_PORT_RULES = {16686: "jaeger", 14268: "jaeger", 9090: "prometheus", 3100: "loki", 3000: "grafana", 9104: "mysqld_exporter",
+               9121: "redis_exporter", 3306: "mysql", 6379: "redis", 3200: "tempo", 12345: "alloy", 13133: "otel_collector"}
+
+TELEMETRY_ENV = re.compile(r"^(OTEL_|JAEGER_|ZIPKIN_|DD_TRACE_AGENT|TRACING_|TRACE_|OTLP_)")
+_ENDPOINT_ENV = re.compile(r"(ENDPOINT|_HOST|_URL|_ADDR|AGENT_HOST|COLLECTOR)")
+HOST_ALIASES = ("host.docker.internal", "host-gateway", "172.17.0.1", "gateway.docker.internal")
+
+
+def classify(name, svc):
+    """(component, evidence) for one service."""
+    repo, _tag, _digest = image_parts(svc.get("image"))
+    if repo:
+        for pattern, component in _IMAGE_RULES:
+            if re.search(pattern, repo):
+                return component, "image %s" % repo
+        last = repo.rsplit("/", 1)[-1]
+        bare = last[len("standin-"):] if last.startswith("standin-") else last
+        for pattern, component in _NAME_RULES:
+            if re.fullmatch(pattern, bare):
+                return component, "image name %s" % last
+    if svc.get("build"):
+        return "app", "built from source"
+    if any(TELEMETRY_ENV.match(k) for k in svc.get("environment") or {}):
+        return "app", "telemetry environment"
+    for pattern, component in _NAME_RULES:
+        if re.search(pattern, name):
+            return component, "service name %s" % name
+    for port in svc.get("ports") or []:
+        component = _PORT_RULES.get(port.get("target"))
+        if component:
+            return component, "container port %s" % port.get("target")
+    return "other", "no rule matched"
+
+
+def _config_file(svc, flags, defaults):
+    """(container_path, host_path_or_None) of a component's config file."""
+    path = command_flag(svc, flags)
+    if path and path.startswith("file:"):
+        path = path[len("file:"):]
+    candidates = [path] if path else list(defaults)
+    for candidate in candidates:
+        host = container_to_host(svc, candidate)
+        if host:
+            return candidate, host
+    return candidates[0] if candidates else None, None
+
+
+def _service_summary(project, name, svc, component, evidence):
+    repo, tag, digest = image_parts(svc.get("image"))
+    env, secret_env = redact_mapping(svc.get("environment"))
+    path, line = project.service_origin(name)
+    mounted = []
+    for vol in svc.get("volumes") or []:
+        if vol.get("type") == "bind":
+            source = vol.get("source")
+            mounted.append({
+                "source": source, "target": vol.get("target"), "read_only": bool(vol.get("read_only")),
+                "kind": "dir" if source and os.path.isdir(source) else "file" if source and os.path.isfile(source) else "missing",
+            })
+    return {
+        "name": name,
+        "component": component,
+        "detected_by": evidence,
+        "file": path,
+        "line": line,
+        "image": svc.get("image"),
+        "image_repository": repo,
+        "image_tag": tag,
+        "image_pinned": bool(digest) or (tag not in (None, "", "latest")),
+        "build": bool(svc.get("build")),
+        "container_name": svc.get("container_name"),
+        "ports": svc.get("ports") or [],
+        "volumes": svc.get("volumes") or [],
+        "mounted_files": mounted,
+        "environment": env,
+        "secret_env": sorted(secret_env),
+        "depends_on": sorted(svc.get("depends_on") or {}),
+        "networks": sorted(svc.get("networks") or {}),
+        "network_mode": svc.get("network_mode"),
+        "command": redact_argv(svc.get("command") or []),
+    }
+
+
+# --------------------------------------------------------------------------- per-component configs
+
+
+def _require_mounted(component, svc_name, container_path, host_path, warnings):
+    if host_path is None:
+        warnings.append("%s (%s): config %s is not bind-mounted from the project; it cannot be read or carried over"
+                        % (svc_name, component, container_path))
+        return False
+    if not os.path.exists(host_path):
+        raise InputError(host_path, "%s config of service '%s' (mounted at %s) not found"
+                         % (component, svc_name, container_path))
+    return True
+
+
+def _redact_auth(config):
+    """Mask passwords and bearer tokens inside scrape configs / client configs."""
+    if isinstance(config, dict):
+        out = type(config)() if not hasattr(config, "line_of") else {}
+        for key, value in config.items():
+            if key in ("password", "bearer_token", "credentials", "client_secret") and isinstance(value, str):
+                out[key] = MASK
+            else:
+                out[key] = _redact_auth(value)
+        return out
+    if isinstance(config, list):
+        return [_redact_auth(v) for v in config]
+    return config
+
+
+def analyse_prometheus(project, name, svc, warnings):
+    container, host = _config_file(svc, ["config.file"], ["/etc/prometheus/prometheus.yml"])
+    result = {"service": name, "config_container_path": container, "file": host, "global": {}, "scrape_configs": [],
+              "rule_files": [], "remote_write": [], "retention": command_flag(svc, ["storage.tsdb.retention.time"])}
+    if not _require_mounted("prometheus", name, container, host, warnings):
+        return result
+    doc = load_yaml(host, "Prometheus config")
+    scrape = doc.get("scrape_configs") or []
+    if not isinstance(scrape, list):
+        raise InputError(host, "scrape_configs must be a list", line_of(doc, "scrape_configs"))
+    jobs = []
+    seen = {}
+    for job in scrape:
+        if not isinstance(job, dict) or "job_name" not in job:
+            raise InputError(host, "every scrape_configs entry needs a job_name", getattr(job, "line", None))
+        if job["job_name"] in seen:
+            raise InputError(host, "job_name %r is used twice (first at line %s)" % (job["job_name"], seen[job["job_name"]]),
+                             getattr(job, "line", None))
+        seen[job["job_name"]] = getattr(job, "line", None)
+        entry = _redact_auth(dict(job))
+        entry["line"] = getattr(job, "line", None)
+        for sd in job.get("file_sd_configs") or []:
+            entry.setdefault("file_sd_files", [])
+            for pattern in sd.get("files") or []:
+                entry["file_sd_files"].append({"container_path": pattern, "host_path": container_to_host(svc, pattern)})
+        jobs.append(entry)
+    rule_files = []
+    for pattern in doc.get("rule_files") or []:
+        host_rule = container_to_host(svc, pattern)
+        info = {"container_path": pattern, "host_path": host_rule, "groups": 0, "rules": 0}
+        if host_rule and os.path.isfile(host_rule):
+            rules_doc = load_yaml(host_rule, "Prometheus rule file")
+            groups = rules_doc.get("groups") or []
+            info["groups"] = len(groups)
+            info["rules"] = sum(len(g.get("rules") or []) for g in groups if isinstance(g, dict))
+            info["alerts"] = sorted(r.get("alert") for g in groups for r in (g.get("rules") or []) if r.get("alert"))
+        rule_files.append(info)
+    result.update({"global": dict(doc.get("global") or {}), "scrape_configs": jobs, "rule_files": rule_files,
+                   "remote_write": _redact_auth(doc.get("remote_write") or [])})
+    return result
+
+
+def analyse_otel_collector(project, name, svc, warnings):
+    container, host = _config_file(svc, ["config"], ["/etc/otelcol-contrib/config.yaml", "/etc/otelcol/config.yaml",
+                                                     "/etc/otel-collector-config.yaml"])
+    result = {"service": name, "config_container_path": container, "file": host, "receivers": {}, "processors": {},
+              "exporters": {}, "connectors": {}, "extensions": {}, "pipelines": {}}
+    if not _require_mounted("otel_collector", name, container, host, warnings):
+        return result
+    doc = load_yaml(host, "OpenTelemetry Collector config")
+    for section in ("receivers", "processors", "exporters", "connectors", "extensions"):
+        value = doc.get(section) or {}
+        if not isinstance(value, dict):
+            raise InputError(host, "%s must be a mapping" % section, line_of(doc, section))
+        result[section] = dict((k, _redact_auth(v or {})) for k, v in value.items())
+    pipelines = ((doc.get("service") or {}).get("pipelines")) or {}
+    declared = {"receivers": result["receivers"], "processors": result["processors"],
+                "exporters": result["exporters"]}
+    for pname, pipe in pipelines.items():
+        pipe = pipe or {}
+        for role in ("receivers", "processors", "exporters"):
+            for comp in pipe.get(role) or []:
+                if comp not in declared[role] and comp not in result["connectors"]:
+                    raise InputError(host, "pipeline %s uses %s %r, which is not declared" % (pname, role[:-1], comp),
+                                     line_of(pipelines, pname))
+        result["pipelines"][pname] = {"receivers": list(pipe.get("receivers") or []),
+                                      "processors": list(pipe.get("processors") or []),
+                                      "exporters": list(pipe.get("exporters") or [])}
+    return result
+
+
+def analyse_loki(project, name, svc, warnings):
+    container, host = _config_file(svc, ["config.file"], ["/etc/loki/local-config.yaml", "/etc/loki/config.yaml"])
+    result = {"service": name, "config_container_path": container, "file": host, "schemas": [], "retention_period": None,
+              "retention_enabled": False, "delete_request_store": None, "structured_metadata": None}
+    if not _require_mounted("loki", name, container, host, warnings):
+        return result
+    doc = load_yaml(host, "Loki config")
+    schemas = ((doc.get("schema_config") or {}).get("configs")) or []
+    result["schemas"] = [{"from": str(s.get("from")), "store": s.get("store"), "schema": s.get("schema"),
+                          "object_store": s.get("object_store"), "line": getattr(s, "line", None)} for s in schemas]
+    limits = doc.get("limits_config") or {}
+    compactor = doc.get("compactor") or {}
+    result.update({
+        "retention_period": limits.get("retention_period"),
+        "retention_enabled": bool(compactor.get("retention_enabled")),
+        "delete_request_store": compactor.get("delete_request_store"),
+        "structured_metadata": limits.get("allow_structured_metadata"),
+        "retention_line": line_of(limits, "retention_period"),
+    })
+    return result
+
+
+def analyse_promtail(project, name, svc, warnings):
+    container, host = _config_file(svc, ["config.file"], ["/etc/promtail/config.yml"])
+    result = {"service": name, "config_container_path": container, "file": host, "clients": [], "jobs": [],
+              "labels_from_logs": []}
+    if not _require_mounted("promtail", name, container, host, warnings):
+        return result
+    doc = load_yaml(host, "Promtail config")
+    result["clients"] = [c.get("url") for c in doc.get("clients") or [] if isinstance(c, dict)]
+    for job in doc.get("scrape_configs") or []:
+        stages = job.get("pipeline_stages") or []
+        labels = []
+        for stage in stages:
+            if isinstance(stage, dict) and "labels" in stage:
+                for label in (stage["labels"] or {}):
+                    labels.append({"label": label, "line": line_of(stage, "labels")})
+        result["jobs"].append({"job_name": job.get("job_name"), "line": getattr(job, "line", None),
+                               "docker_sd": bool(job.get("docker_sd_configs")), "labels_from_logs": labels})
+        result["labels_from_logs"].extend(dict(l, job=job.get("job_name")) for l in labels)
+    return result
+
+
+_DS_INPUT = re.compile(r"^\$\{?(DS_[A-Za-z0-9_]+)\}?$")
+
+
+def _datasource_refs(node, out):
+    """Collect datasource references of a dashboard (panel, target, templating levels)."""
+    if isinstance(node, dict):
+        ds = node.get("datasource")
+        if ds is not None:
+            if isinstance(ds, dict):
+                uid = ds.get("uid")
+                match = _DS_INPUT.match(uid or "")
+                if match:
+                    out.append({"kind": "input", "value": match.group(1), "type": ds.get("type")})
+                elif uid in ("-- Mixed --",) or ds.get("type") == "datasource":
+                    out.append({"kind": "mixed" if uid == "-- Mixed --" else "builtin", "value": uid, "type": ds.get("type")})
+                elif uid:
+                    out.append({"kind": "uid", "value": uid, "type": ds.get("type")})
+            elif isinstance(ds, str):
+                match = _DS_INPUT.match(ds)
+                out.append({"kind": "input", "value": match.group(1), "type": None} if match else
+                           {"kind": "name", "value": ds, "type": None})
+        for key, value in node.items():
+            if key != "datasource":
+                _datasource_refs(value, out)
+    elif isinstance(node, list):
+        for item in node:
+            _datasource_refs(item, out)
+
+
+def analyse_grafana(project, name, svc, warnings):
+    env = svc.get("environment") or {}
+    prov_container = env.get("GF_PATHS_PROVISIONING") or "/etc/grafana/provisioning"
+    prov_host = container_to_host(svc, prov_container)
+    result = {"service": name, "provisioning_dir": prov_host, "datasources": [], "dashboard_providers": [],
+              "dashboards": [], "anonymous_enabled": str(env.get("GF_AUTH_ANONYMOUS_ENABLED", "false")).lower() == "true",
+              "admin_password_in_env": "GF_SECURITY_ADMIN_PASSWORD" in env}
+    if not prov_host:
+        warnings.append("%s (grafana): %s is not bind-mounted; datasources and dashboards cannot be carried over"
+                        % (name, prov_container))
+        return result
+    ds_dir = os.path.join(prov_host, "datasources")
+    for path in _yaml_files(ds_dir):
+        doc = load_yaml(path, "Grafana datasource provisioning file")
+        for ds in doc.get("datasources") or []:
+            if not isinstance(ds, dict) or "name" not in ds:
+                raise InputError(path, "every datasource needs a name", getattr(ds, "line", None))
+            json_data = dict(ds.get("jsonData") or {})
+            result["datasources"].append({
+                "file": path, "line": getattr(ds, "line", None), "name": ds.get("name"), "uid": ds.get("uid"),
+                "type": ds.get("type"), "url": ds.get("url"), "is_default": bool(ds.get("isDefault")),
+                "json_data": _redact_auth(json_data), "has_secure_json_data": bool(ds.get("secureJsonData")),
+            })
+    dash_dir = os.path.join(prov_host, "dashboards")
+    for path in _yaml_files(dash_dir):
+        doc = load_yaml(path, "Grafana dashboard provisioning file")
+        for provider in doc.get("providers") or []:
+            options = provider.get("options") or {}
+            container_path = options.get("path")
+            host_path = container_to_host(svc, container_path) if container_path else None
+            result["dashboard_providers"].append({
+                "file": path, "line": getattr(provider, "line", None), "name": provider.get("name"),
+                "folder": provider.get("folder"), "container_path": container_path, "host_path": host_path,
+                "folders_from_files": bool(options.get("foldersFromFilesStructure")),
+            })
+            if container_path and not host_path:
+                warnings.append("%s (grafana): dashboards path %s of provider %s is not bind-mounted"
+                                % (name, container_path, provider.get("name")))
+            if host_path and os.path.isdir(host_path):
+                for dash_path in _files(host_path, (".json",)):
+                    result["dashboards"].append(_dashboard_summary(dash_path, host_path, provider))
+    return result
+
+
+def _dashboard_summary(path, root, provider):
+    doc = load_json(path, "Grafana dashboard")
+    if not isinstance(doc, dict):
+        raise InputError(path, "a dashboard must be a JSON object")
+    if "dashboard" in doc and isinstance(doc["dashboard"], dict):
+        doc = doc["dashboard"]  # API export wrapper
+    refs = []
+    _datasource_refs(doc.get("panels") or [], refs)
+    _datasource_refs(doc.get("templating") or {}, refs)
+    _datasource_refs(doc.get("annotations") or {}, refs)
+    _datasource_refs(doc.get("rows") or [], refs)
+    unique = []
+    for ref in refs:
+        if ref not in unique:
+            unique.append(ref)
+    relative = os.path.relpath(path, root)
+    return {
+        "file": path, "relative_path": relative, "uid": doc.get("uid"), "title": doc.get("title"),
+        "provider": provider.get("name"), "folder": os.path.dirname(relative) or provider.get("folder") or "",
+        "inputs": [i.get("name") for i in doc.get("__inputs") or [] if isinstance(i, dict)],
+        "datasource_refs": unique, "panels": _count_panels(doc),
+    }
+
+
+def _count_panels(doc):
+    count = 0
+    for panel in doc.get("panels") or []:
+        count += 1 + len(panel.get("panels") or [])
+    for row in doc.get("rows") or []:
+        count += len(row.get("panels") or [])
+    return count
+
+
+def _yaml_files(directory):
+    return _files(directory, (".yaml", ".yml"))
+
+
+def _files(directory, suffixes):
+    if not os.path.isdir(directory):
+        return []
+    out = []
+    for root, dirs, files in os.walk(directory):
+        dirs.sort()
+        out.extend(os.path.join(root, f) for f in sorted(files) if f.endswith(suffixes))
+    return out
+
+
+_MYCNF_KEY = re.compile(r"^\s*([a-z_-]+)\s*=\s*(.*?)\s*$", re.I)
+
+
+def analyse_mysqld_exporter(project, name, svc, warnings):
+    env = svc.get("environment") or {}
+    result = {"service": name, "auth": None, "target": None, "my_cnf": None}
+    cnf_container = command_flag(svc, ["config.my-cnf"])
+    if env.get("DATA_SOURCE_NAME"):
+        dsn = env["DATA_SOURCE_NAME"]
+        match = re.search(r"@(?:tcp|unix)?\(([^)]*)\)", dsn)
+        result.update({"auth": "DATA_SOURCE_NAME", "target": match.group(1) if match else None})
+    elif cnf_container:
+        host = container_to_host(svc, cnf_container)
+        result.update({"auth": "my.cnf", "my_cnf": {"container_path": cnf_container, "host_path": host}})
+        if host and os.path.isfile(host):
+            values = {}
+            for line in _read_lines(host):
+                match = _MYCNF_KEY.match(line)
+                if match:
+                    values[match.group(1).lower()] = match.group(2)
+            result["target"] = "%s:%s" % (values.get("host", "localhost"), values.get("port", "3306"))
+            result["my_cnf"]["mode"] = oct(os.stat(host).st_mode & 0o777)
+            result["my_cnf"]["user"] = values.get("user")
+        elif host:
+            raise InputError(host, "my.cnf of service '%s' (mounted at %s) not found" % (name, cnf_container))
+    elif command_flag(svc, ["mysqld.address"]):
+        result.update({"auth": "flags", "target": command_flag(svc, ["mysqld.address"])})
+    return result
+
+
+def _read_lines(path):
+    with open(path) as handle:
+        return handle.read().splitlines()
+
+
+def analyse_redis_exporter(project, name, svc, warnings):
+    env = svc.get("environment") or {}
+    addr = command_flag(svc, ["redis.addr"]) or env.get("REDIS_ADDR") or "redis://localhost:6379"
+    return {"service": name, "target": re.sub(r"^rediss?://", "", addr.split("@")[-1]),
+            "password_set": bool(env.get("REDIS_PASSWORD") or command_flag(svc, ["redis.password"]))}
+
+
+# --------------------------------------------------------------------------- apps
+
+_URL_HOST = re.compile(r"^(?:[a-z][a-z0-9+.-]*://)?(?:[^@/]*@)?\[?([A-Za-z0-9_.-]+)\]?(?::(\d+))?")
+
+
+def _endpoint_target(value, services):
+    match = _URL_HOST.match(value or "")
+    if not match:
+        return None, None
+    host, port = match.group(1), match.group(2)
+    return (host if host in services else None), (int(port) if port else None)
+
+
+def _telemetry(env, services, components):
+    found = []
+    for key, value in sorted(env.items()):
+        if not TELEMETRY_ENV.match(key) or value is None:
+            continue
+        entry = {"key": key, "value": value}
+        if _ENDPOINT_ENV.search(key):
+            svc_name, port = _endpoint_target(value, services)
+            if svc_name:
+                entry["points_at"] = svc_name
+                entry["points_at_component"] = components.get(svc_name)
+            if port:
+                entry["port"] = port
+        found.append(entry)
+    return found
+
+
+def _scrape_targets(prometheus):
+    """(job, target) for every static target."""
+    for job in (prometheus or {}).get("scrape_configs") or []:
+        for static in job.get("static_configs") or []:
+            for target in static.get("targets") or []:
+                yield job.get("job_name"), str(target)
+
+
+def analyse_apps(project, summaries, prometheus):
+    components = dict((n, s["component"]) for n, s in summaries.items())
+    names = set(summaries)
+    for s in summaries.values():
+        if s.get("container_name"):
+            names.add(s["container_name"])
+    apps = []
+    targets = list(_scrape_targets(prometheus))
+    for name, summary in sorted(summaries.items()):
+        if summary["component"] != "app":
+            continue
+        svc = project.services[name]
+        scrape = [{"job": job, "target": t} for job, t in targets
+                  if t.split(":")[0] in (name, summary.get("container_name"))]
+        apps.append({
+            "name": name, "where": "compose", "service": name,
+            "telemetry_env": _telemetry(summary["environment"], names, components),
+            "scrape_jobs": scrape,
+            "jaeger_env": sorted(k for k in svc.get("environment") or {} if k.startswith(("JAEGER_", "OTEL_EXPORTER_JAEGER_"))),
+        })
+    for job, target in targets:
+        host = target.split(":")[0]
+        if host in HOST_ALIASES:
+            apps.append({"name": job, "where": "host", "service": None, "telemetry_env": [],
+                         "scrape_jobs": [{"job": job, "target": target}], "jaeger_env": []})
+    return apps
+
+
+# --------------------------------------------------------------------------- entry point
+
+_ANALYSERS = {
+    "prometheus": analyse_prometheus, "otel_collector": analyse_otel_collector, "loki": analyse_loki,
+    "promtail": analyse_promtail, "grafana": analyse_grafana,
+}
+
+
+def analyse_project(project_dir, compose_files=None, env_files=None, run_command=None, docker_cli="docker"):
+    project = load_project(project_dir, compose_files, env_files, run_command, docker_cli)
+    warnings = []
+    summaries = {}
+    for name, svc in sorted(project.services.items()):
+        component, evidence = classify(name, svc)
+        summaries[name] = _service_summary(project, name, svc, component, evidence)
+    by_component = {}
+    for name, summary in sorted(summaries.items()):
+        by_component.setdefault(summary["component"], []).append(name)
+    legacy = {
+        "project_dir": project.project_dir,
+        "project_name": project.name,
+        "compose_files": project.files,
+        "env_files": project.env_files,
+        "resolved_by": project.resolved_by,
+        "services": summaries,
+        "components": by_component,
+        "prometheus": None, "otel_collector": None, "loki": None, "promtail": None, "grafana": None,
+        "exporters": {"mysqld_exporter": [], "redis_exporter": []},
+        "named_volumes": {},
+        "networks": sorted((project.model.get("networks") or {}).keys()),
+        "warnings": warnings,
+    }
+    for component, analyser in _ANALYSERS.items():
+        services = by_component.get(component) or []
+        if services:
+            legacy[component] = analyser(project, services[0], project.services[services[0]], warnings)
+            for extra in services[1:]:
+                warnings.append("more than one %s service (%s); only %s is analysed" % (
+                    component, ", ".join(services), services[0]))
+                break
+    for name in by_component.get("mysqld_exporter", []):
+        legacy["exporters"]["mysqld_exporter"].append(analyse_mysqld_exporter(project, name, project.services[name], warnings))
+    for name in by_component.get("redis_exporter", []):
+        legacy["exporters"]["redis_exporter"].append(analyse_redis_exporter(project, name, project.services[name], warnings))
+    for vol_name in sorted(project.model.get("volumes") or {}):
+        users = sorted(n for n, s in project.services.items()
+                       for v in s.get("volumes") or [] if v.get("type") == "volume" and v.get("source") == vol_name)
+        legacy["named_volumes"][vol_name] = {"used_by": users}
+    legacy["apps"] = analyse_apps(project, summaries, legacy["prometheus"])
+    return legacy

@@ -1,0 +1,123 @@
+# -*- coding: utf-8 -*-
+# Copyright: lgtm.stack developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Read YAML and JSON files with clear errors (file:line: problem) and line numbers."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+
+try:
+    import yaml
+
+    HAS_YAML = True
+    YAML_IMPORT_ERROR = None
+except ImportError as exc:  # pragma: no cover - reported by the modules
+    HAS_YAML = False
+    YAML_IMPORT_ERROR = exc
+
+
+class InputError(Exception):
+    """Bad user input: a missing, unreadable or malformed file. The message names the file."""
+
+    def __init__(self, path, message, line=None):
+        self.path = path
+        self.line = line
+        where = "%s:%d" % (path, line) if line else str(path)
+        super(InputError, self).__init__("%s: %s" % (where, message))
+
+
+def read_text(path, what="file"):
+    if not os.path.exists(path):
+        raise InputError(path, "%s not found" % what)
+    if os.path.isdir(path):
+        raise InputError(path, "%s is a directory, expected a file" % what)
+    if not os.access(path, os.R_OK):
+        raise InputError(path, "%s is not readable (permissions)" % what)
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read()
+    except (IOError, OSError) as exc:
+        raise InputError(path, "cannot read %s: %s" % (what, exc))
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(path, "not UTF-8 text (byte %d)" % exc.start)
+
+
+if HAS_YAML:
+
+    class _LineLoader(yaml.SafeLoader):
+        """SafeLoader that records the line of every mapping key and sequence item."""
+
+    def _construct_mapping(loader, node, deep=False):
+        loader.flatten_mapping(node)
+        mapping = {}
+        lines = {}
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            try:
+                hash(key)
+            except TypeError:
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping", node.start_mark, "found an unhashable key", key_node.start_mark)
+            mapping[key] = loader.construct_object(value_node, deep=deep)
+            lines[key] = key_node.start_mark.line + 1
+        return _LinedDict(mapping, lines, node.start_mark.line + 1)
+
+    _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+class _LinedDict(dict):
+    """A dict that remembers the line of each key (`.line_of(key)`) and its own line (`.line`)."""
+
+    def __init__(self, data, lines, line):
+        super(_LinedDict, self).__init__(data)
+        self._lines = lines
+        self.line = line
+
+    def line_of(self, key, default=None):
+        return self._lines.get(key, default)
+
+
+def line_of(mapping, key, default=None):
+    getter = getattr(mapping, "line_of", None)
+    return getter(key, default) if getter else default
+
+
+def parse_yaml(text, path):
+    """Parse YAML text; an error names the file and line. Empty documents give None."""
+    if not HAS_YAML:
+        raise InputError(path, "PyYAML is required to read YAML (pip install pyyaml / apt install python3-yaml)")
+    try:
+        return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - _LineLoader is a SafeLoader
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        problem = " ".join(p for p in (exc.context, exc.problem) if p)
+        raise InputError(path, "malformed YAML: %s" % problem, line)
+    except yaml.YAMLError as exc:
+        raise InputError(path, "malformed YAML: %s" % exc)
+
+
+def load_yaml(path, what="YAML file", expect=dict):
+    data = parse_yaml(read_text(path, what), path)
+    if data is None and expect is dict:
+        return _LinedDict({}, {}, 1)
+    if expect is not None and not isinstance(data, expect):
+        raise InputError(path, "expected a %s at the top of the %s, found %s"
+                         % ("mapping" if expect is dict else expect.__name__, what, type(data).__name__), 1)
+    return data
+
+
+def load_json(path, what="JSON file"):
+    text = read_text(path, what)
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        line = getattr(exc, "lineno", None)
+        msg = getattr(exc, "msg", str(exc))
+        raise InputError(path, "malformed JSON: %s" % msg, line)

@@ -1,0 +1,201 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: lgtm.stack developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: legacy_stack_info
+short_description: Read a docker-compose project's legacy observability stack
+version_added: 0.1.0
+description:
+  - Reads a docker-compose project and reports its observability stack - which service is Jaeger, Prometheus, an
+    OpenTelemetry Collector, Promtail, Loki, Grafana, an exporter, a database or an application, and what their
+    mounted configurations say.
+  - Components are detected by image first, then by service name, then by published ports.
+  - The compose model is resolved with C(docker compose config --format json) when Compose v2 is available (env
+    interpolation, C(extends), C(include), override files as Compose does them). Without it the raw files are merged
+    and interpolated by the module (no C(extends) or C(include) then). The raw YAML is always read for line numbers.
+  - Parses the Prometheus config (global, scrape configs, rule files), the OpenTelemetry Collector config (receivers,
+    processors, exporters, pipelines), Loki's schema and retention, Promtail's clients and labels, Grafana's
+    provisioned datasources, dashboard providers and dashboard files, the exporters' targets, and the applications
+    (in compose or on the host) with their telemetry environment and scrape targets.
+  - A missing, unreadable or malformed file fails the task with a message that names the file and the line.
+  - Never changes anything. Secret values (passwords, tokens, credentials in DSNs and URLs) are masked in the result.
+author:
+  - lgtm.stack developers
+options:
+  project_dir:
+    description:
+      - Absolute path of the compose project.
+    type: path
+    required: true
+  compose_files:
+    description:
+      - Compose files, relative to O(project_dir) or absolute, in merge order.
+      - Default is Compose's own discovery (C(compose.yaml), C(compose.yml), C(docker-compose.yaml),
+        C(docker-compose.yml)) with the matching C(.override) file.
+    type: list
+    elements: path
+    default: []
+  env_files:
+    description:
+      - Env files used for interpolation. Default is the project's C(.env) when present.
+    type: list
+    elements: path
+    default: []
+  docker_cli:
+    description:
+      - The docker CLI used for C(docker compose config).
+    type: str
+    default: docker
+requirements:
+  - PyYAML on the host the module runs on.
+attributes:
+  check_mode:
+    support: full
+    description: Read-only; runs the same way in check mode.
+  diff_mode:
+    support: none
+    description: Changes nothing, so there is nothing to diff.
+  idempotent:
+    support: full
+notes:
+  - Supports C(check_mode).
+"""
+
+EXAMPLES = r"""
+- name: Analyse the legacy stack
+  lgtm.stack.legacy_stack_info:
+    project_dir: /srv/shop
+  register: legacy_info
+
+- name: Show which services are legacy observability components
+  ansible.builtin.debug:
+    msg: "{{ legacy_info.legacy.components }}"
+
+- name: Analyse with explicit files
+  lgtm.stack.legacy_stack_info:
+    project_dir: /srv/shop
+    compose_files:
+      - docker-compose.yml
+      - docker-compose.dev.yml
+    env_files:
+      - env/dev.env
+"""
+
+RETURN = r"""
+legacy:
+  description: The legacy stack as read from the project.
+  returned: success
+  type: dict
+  contains:
+    project_dir:
+      description: Absolute project directory.
+      type: str
+      sample: /srv/shop
+    project_name:
+      description: Compose project name.
+      type: str
+      sample: shop
+    compose_files:
+      description: Compose files read, in merge order.
+      type: list
+      elements: str
+    env_files:
+      description: Env files used for interpolation.
+      type: list
+      elements: str
+    resolved_by:
+      description: C(docker compose config) or C(raw) (the module's own merge and interpolation).
+      type: str
+    services:
+      description:
+        - Per service name - C(component) (one of jaeger, prometheus, otel_collector, promtail, grafana_agent, loki,
+          grafana, tempo, mimir, alloy, mysqld_exporter, redis_exporter, mysql, redis, app, other), C(detected_by),
+          C(file) and C(line) of its declaration, C(image), C(image_tag), C(image_pinned), C(ports), C(volumes),
+          C(mounted_files), C(environment) (secrets masked), C(secret_env) (keys holding plain-text secrets),
+          C(depends_on), C(networks), C(command).
+      type: dict
+    components:
+      description: Component name to the list of services detected as that component.
+      type: dict
+      sample: {"jaeger": ["jaeger"], "app": ["api"]}
+    prometheus:
+      description: C(service), C(file), C(global), C(scrape_configs) (each with C(line)), C(rule_files), C(remote_write); null without Prometheus.
+      type: dict
+    otel_collector:
+      description: C(service), C(file), C(receivers), C(processors), C(exporters), C(connectors), C(pipelines); null without a collector.
+      type: dict
+    loki:
+      description: C(service), C(file), C(schemas), C(retention_period), C(retention_enabled), C(delete_request_store).
+      type: dict
+    promtail:
+      description: C(service), C(file), C(clients), C(jobs), C(labels_from_logs).
+      type: dict
+    grafana:
+      description: C(service), C(datasources) (file, line, name, uid, type, url, json_data), C(dashboard_providers), C(dashboards) (file, uid, title, folder, datasource_refs, panels).
+      type: dict
+    exporters:
+      description: C(mysqld_exporter) and C(redis_exporter) lists with each exporter's service, target and auth style.
+      type: dict
+    apps:
+      description: Applications in compose or on the host (C(where)), their telemetry environment with the service each endpoint points at, and their scrape jobs.
+      type: list
+      elements: dict
+    named_volumes:
+      description: Named volumes and the services that use them.
+      type: dict
+    warnings:
+      description: What could not be read or carried over, and why.
+      type: list
+      elements: str
+"""
+
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.lgtm.stack.plugins.module_utils.legacy import analyse_project
+from ansible_collections.lgtm.stack.plugins.module_utils.yamlutil import HAS_YAML, YAML_IMPORT_ERROR, InputError
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            project_dir=dict(type="path", required=True),
+            compose_files=dict(type="list", elements="path", default=[]),
+            env_files=dict(type="list", elements="path", default=[]),
+            docker_cli=dict(type="str", default="docker"),
+        ),
+        supports_check_mode=True,
+    )
+    if not HAS_YAML:
+        module.fail_json(msg=missing_required_lib("PyYAML"), exception=str(YAML_IMPORT_ERROR))
+
+    def run(argv, cwd=None):
+        return module.run_command(argv, cwd=cwd)
+
+    try:
+        legacy = analyse_project(
+            module.params["project_dir"],
+            module.params["compose_files"] or None,
+            module.params["env_files"] or None,
+            run_command=run,
+            docker_cli=module.params["docker_cli"],
+        )
+    except InputError as exc:
+        module.fail_json(msg=str(exc), file=str(exc.path), line=exc.line)
+    except Exception as exc:  # noqa: BLE001 - a bug must still read as one
+        module.fail_json(msg="legacy_stack_info failed unexpectedly: %s" % exc, exception=traceback.format_exc())
+    for warning in legacy["warnings"]:
+        module.warn(warning)
+    module.exit_json(changed=False, legacy=legacy)
+
+
+if __name__ == "__main__":
+    main()
