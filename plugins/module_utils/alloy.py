@@ -694,6 +694,42 @@ def _literal_refs(expr):
     return []
 
 
+def evaluate(expr):
+    """Python value of a parsed literal expression; references and calls come back as Expr."""
+    kind = expr[0]
+    if kind == "literal":
+        return expr[1]
+    if kind == "array":
+        return [evaluate(item) for item in expr[1]]
+    if kind == "object":
+        return dict((key, evaluate(value)) for key, value in expr[1])
+    if kind == "group":
+        return evaluate(expr[1])
+    chains = _literal_refs(expr)
+    if kind in ("ident", "access") and len(chains) == 1:
+        return Expr(".".join(chains[0]))
+    if kind == "call":
+        callee = _literal_refs(expr[1])
+        name = ".".join(callee[0]) if callee else "?"
+        return Expr("%s(%s)" % (name, ", ".join(render_value(evaluate(a)) for a in expr[2])))
+    if kind == "unary" and expr[1] == "-":
+        value = evaluate(expr[2])
+        if isinstance(value, (int, float)):
+            return -value
+    raise AlloyError("not a literal expression: %r" % (expr,))
+
+
+def body_values(node):
+    """{attribute: python value} and {block name: [child nodes]} of a parsed block."""
+    attrs, blocks = {}, {}
+    for child in node.body:
+        if child.kind == "attr":
+            attrs[child.name] = evaluate(child.value)
+        else:
+            blocks.setdefault(child.name, []).append(child)
+    return attrs, blocks
+
+
 def check(config):
     """Semantic checks; returns a list of AlloyError (empty when the config is sound)."""
     errors = []

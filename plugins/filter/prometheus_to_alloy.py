@@ -1,0 +1,28 @@
+# -*- coding: utf-8 -*-
+# Copyright: lgtm.stack developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filter wrapper over module_utils/prometheus_convert.py (documented in prometheus_to_alloy.yml)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.lgtm.stack.plugins.module_utils.prometheus_convert import DEFAULT_FORWARD_TO, convert
+
+
+def prometheus_to_alloy(prometheus, forward_to=DEFAULT_FORWARD_TO, target_map=None, exclude_jobs=None, header=None):
+    if not isinstance(prometheus, dict):
+        raise AnsibleFilterError("prometheus_to_alloy expects a Prometheus config mapping, got %s"
+                                 % type(prometheus).__name__)
+    try:
+        return convert(prometheus, forward_to=forward_to, target_map=target_map, exclude_jobs=exclude_jobs,
+                       header=header)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise AnsibleFilterError("prometheus_to_alloy: %s" % exc)
+
+
+class FilterModule(object):
+    def filters(self):
+        return {"prometheus_to_alloy": prometheus_to_alloy}
