@@ -119,6 +119,10 @@ class Expr(object):
         return "Expr(%r)" % self.text
 
 
+class Raw(str):
+    """A string written as an Alloy raw string (backticks): OTTL statements, regexes with quotes."""
+
+
 class Attribute(object):
     def __init__(self, name, value):
         if not IDENT_RE.match(name):
@@ -200,6 +204,8 @@ def render_value(value, indent=0):
         return "false"
     if isinstance(value, (int, float)):
         return repr(value)
+    if isinstance(value, Raw) and "`" not in value:
+        return "`%s`" % value
     if isinstance(value, str):
         return quote(value)
     if isinstance(value, (list, tuple)):
