@@ -371,9 +371,38 @@ def _dashboard_summary(path, root, provider):
     return {
         "file": path, "relative_path": relative, "uid": doc.get("uid"), "title": doc.get("title"),
         "provider": provider.get("name"), "folder": os.path.dirname(relative) or provider.get("folder") or "",
-        "inputs": [i.get("name") for i in doc.get("__inputs") or [] if isinstance(i, dict)],
-        "datasource_refs": unique, "panels": _count_panels(doc),
+        "inputs": [{"name": i.get("name"), "plugin": i.get("pluginId")}
+                   for i in doc.get("__inputs") or [] if isinstance(i, dict)],
+        "datasource_refs": unique, "panels": _count_panels(doc), "queries": _queries(doc),
     }
+
+
+def _queries(doc):
+    """Every target query of every panel (rows' nested panels included)."""
+    out = []
+
+    def walk(panels):
+        for panel in panels or []:
+            if not isinstance(panel, dict):
+                continue
+            panel_ds = panel.get("datasource")
+            for target in panel.get("targets") or []:
+                if not isinstance(target, dict):
+                    continue
+                ds = target.get("datasource") or panel_ds
+                ds_type = ds.get("type") if isinstance(ds, dict) else None
+                ds_ref = (ds.get("uid") if isinstance(ds, dict) else ds) if ds else None
+                query = target.get("expr") or target.get("query")
+                out.append({"panel_id": panel.get("id"), "panel_title": panel.get("title"), "panel_type": panel.get("type"),
+                            "ref_id": target.get("refId"), "datasource_type": ds_type, "datasource": ds_ref,
+                            "expr": query if isinstance(query, str) else None,
+                            "query_type": target.get("queryType")})
+            walk(panel.get("panels"))
+
+    walk(doc.get("panels"))
+    for row in doc.get("rows") or []:
+        walk(row.get("panels"))
+    return out
 
 
 def _count_panels(doc):
@@ -472,11 +501,11 @@ def _telemetry(env, services, components):
 
 
 def _scrape_targets(prometheus):
-    """(job, target) for every static target."""
+    """(job, target, line) for every static target."""
     for job in (prometheus or {}).get("scrape_configs") or []:
         for static in job.get("static_configs") or []:
             for target in static.get("targets") or []:
-                yield job.get("job_name"), str(target)
+                yield job.get("job_name"), str(target), job.get("line")
 
 
 def analyse_apps(project, summaries, prometheus):
@@ -491,7 +520,7 @@ def analyse_apps(project, summaries, prometheus):
         if summary["component"] != "app":
             continue
         svc = project.services[name]
-        scrape = [{"job": job, "target": t} for job, t in targets
+        scrape = [{"job": job, "target": t, "line": line} for job, t, line in targets
                   if t.split(":")[0] in (name, summary.get("container_name"))]
         apps.append({
             "name": name, "where": "compose", "service": name,
@@ -499,11 +528,11 @@ def analyse_apps(project, summaries, prometheus):
             "scrape_jobs": scrape,
             "jaeger_env": sorted(k for k in svc.get("environment") or {} if k.startswith(("JAEGER_", "OTEL_EXPORTER_JAEGER_"))),
         })
-    for job, target in targets:
+    for job, target, line in targets:
         host = target.split(":")[0]
         if host in HOST_ALIASES:
             apps.append({"name": job, "where": "host", "service": None, "telemetry_env": [],
-                         "scrape_jobs": [{"job": job, "target": target}], "jaeger_env": []})
+                         "scrape_jobs": [{"job": job, "target": target, "line": line}], "jaeger_env": []})
     return apps
 
 

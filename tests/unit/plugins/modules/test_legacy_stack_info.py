@@ -47,16 +47,24 @@ def test_example_project(resolver):
     assert api["name"] == "api" and api["jaeger_env"] == ["JAEGER_AGENT_HOST", "JAEGER_AGENT_PORT"]
     otlp = [e for e in api["telemetry_env"] if e["key"] == "OTEL_EXPORTER_OTLP_ENDPOINT"][0]
     assert otlp["points_at_component"] == "jaeger" and otlp["port"] == 4318
-    assert api["scrape_jobs"] == [{"job": "shop-api", "target": "api:8080"}]
+    assert api["scrape_jobs"] == [{"job": "shop-api", "target": "api:8080", "line": 15}]
     assert worker == {"name": "shop-worker", "where": "host", "service": None, "telemetry_env": [],
-                      "scrape_jobs": [{"job": "shop-worker", "target": "host.docker.internal:9464"}], "jaeger_env": []}
+                      "scrape_jobs": [{"job": "shop-worker", "target": "host.docker.internal:9464", "line": 23}],
+                      "jaeger_env": []}
     # Grafana: datasources with and without uid, dashboards with every kind of reference.
     grafana = legacy["grafana"]
     assert [(d["name"], d["uid"], d["type"]) for d in grafana["datasources"]] == [
         ("Prometheus", "prometheus-main", "prometheus"), ("Loki", None, "loki"), ("Jaeger", "jaeger", "jaeger")]
     dashboards = {d["relative_path"]: d for d in grafana["dashboards"]}
     assert set(dashboards) == {"infra/mysql-redis.json", "shop/api-overview.json"}
-    assert dashboards["infra/mysql-redis.json"]["inputs"] == ["DS_PROMETHEUS"]
+    assert dashboards["infra/mysql-redis.json"]["inputs"] == [{"name": "DS_PROMETHEUS", "plugin": "prometheus"}]
+    queries = dashboards["shop/api-overview.json"]["queries"]
+    assert [(q["panel_id"], q["ref_id"], q["datasource_type"]) for q in queries] == [
+        (1, "A", "prometheus"), (2, "A", "prometheus"), (3, "A", None), (4, "A", "jaeger"), (5, "A", "prometheus"),
+        (5, "B", "loki")]
+    assert queries[2]["datasource"] == "Loki" and queries[2]["expr"] == '{container="api"} |= "error"'
+    assert queries[3]["query_type"] == "search"
+    assert len(dashboards["infra/mysql-redis.json"]["queries"]) == 4
     kinds = {r["kind"] for r in dashboards["shop/api-overview.json"]["datasource_refs"]}
     assert kinds == {"uid", "name", "mixed"}
     assert dashboards["infra/mysql-redis.json"]["panels"] == 6
@@ -127,7 +135,7 @@ def test_jaeger_split_project(resolver):
     assert [a["scrape_jobs"][0]["target"] for a in host_apps] == ["host.docker.internal:2112", "172.17.0.1:2113"]
     orders = [a for a in legacy["apps"] if a["name"] == "orders"][0]
     assert orders["jaeger_env"] == ["OTEL_EXPORTER_JAEGER_ENDPOINT"]
-    assert orders["scrape_jobs"] == [{"job": "orders", "target": "orders:8443"}]
+    assert orders["scrape_jobs"] == [{"job": "orders", "target": "orders:8443", "line": 5}]
     assert legacy["named_volumes"] == {"es-data": {"used_by": ["elasticsearch"]}, "prom-data": {"used_by": ["prometheus"]}}
 
 
@@ -136,7 +144,8 @@ def test_grafana_promtail_project(resolver):
     assert legacy["components"]["app"] == ["web"]
     assert [d["uid"] for d in legacy["grafana"]["datasources"]] == [None, None]
     dash = legacy["grafana"]["dashboards"][0]
-    assert dash["folder"] == "team-a" and dash["inputs"] == ["DS_LOKI", "DS_JAEGER"]
+    assert dash["folder"] == "team-a"
+    assert dash["inputs"] == [{"name": "DS_LOKI", "plugin": "loki"}, {"name": "DS_JAEGER", "plugin": "jaeger"}]
     assert {r["value"] for r in dash["datasource_refs"] if r["kind"] == "input"} == {"DS_LOKI", "DS_JAEGER"}
     labels = [entry["label"] for entry in legacy["promtail"]["labels_from_logs"]]
     assert labels == ["stream", "traceID"]

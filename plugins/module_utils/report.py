@@ -1,0 +1,172 @@
+# -*- coding: utf-8 -*-
+# Copyright: lgtm.stack developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Markdown migration report from a plan, in English or Brazilian Portuguese."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+
+TEXT = {
+    "en": {
+        "title": "Migration report: %s",
+        "intro": "What `lgtm.stack` will do to this project, and what it means for you. Findings are sorted by "
+                 "severity; each names the file that shows it.",
+        "summary": "Summary",
+        "findings_count": "Findings: %(high)d high, %(medium)d medium, %(low)d low, %(info)d info.",
+        "services": "Services",
+        "removed": "Removed",
+        "kept": "Kept (untouched except the rewiring below)",
+        "added": "Added by the stack",
+        "service": "service", "component": "component", "reason": "why",
+        "rewire": "Rewiring of applications",
+        "no_rewire": "No application needs rewiring.",
+        "env_set": "set", "env_remove": "remove", "networks_add": "join network", "depends_remove": "drop depends_on",
+        "jaeger_receivers": "Alloy keeps Jaeger receivers (%s) because some applications still speak Jaeger.",
+        "ports": "Ports",
+        "released": "Released", "claimed": "Claimed by the stack (bound to %s)", "conflicts": "Conflicts",
+        "none": "none",
+        "data": "Data",
+        "volumes_keep": "Named volumes no longer used by any service are **kept** (set `lgtm_migrate_remove_legacy_data: true` to delete them):",
+        "volumes_delete": "Named volumes no longer used by any service **will be deleted** (`lgtm_migrate_remove_legacy_data: true`):",
+        "binds": "Bind-mounted files and directories of removed services stay where they are:",
+        "scrape": "Scrape jobs",
+        "carried": "carried into Alloy", "dropped": "dropped",
+        "datasources": "Grafana datasources",
+        "ds_map": "Old uid or name -> new uid (dashboards are rewritten accordingly):",
+        "findings": "Findings",
+        "no_findings": "No findings.",
+        "where": "where", "what": "what", "todo": "what to do", "severity": "severity", "code": "code",
+        "next": "Next steps",
+        "next_items": [
+            "Review the high and medium findings above; the Go findings say what must change in the code.",
+            "Run `ansible-playbook migrate.yml --check --diff` to see every file change before it happens.",
+            "After the migration, open Grafana and follow a slow request: exemplar -> trace -> logs.",
+        ],
+    },
+    "pt_BR": {
+        "title": "Relatório de migração: %s",
+        "intro": "O que o `lgtm.stack` vai fazer neste projeto e o que isso significa para você. Os achados estão "
+                 "ordenados por severidade; cada um indica o arquivo que o evidencia.",
+        "summary": "Resumo",
+        "findings_count": "Achados: %(high)d altos, %(medium)d médios, %(low)d baixos, %(info)d informativos.",
+        "services": "Serviços",
+        "removed": "Removidos",
+        "kept": "Mantidos (intocados, exceto pela religação abaixo)",
+        "added": "Adicionados pela stack",
+        "service": "serviço", "component": "componente", "reason": "motivo",
+        "rewire": "Religação das aplicações",
+        "no_rewire": "Nenhuma aplicação precisa ser religada.",
+        "env_set": "definir", "env_remove": "remover", "networks_add": "entrar na rede",
+        "depends_remove": "tirar de depends_on",
+        "jaeger_receivers": "O Alloy mantém receptores Jaeger (%s) porque algumas aplicações ainda falam Jaeger.",
+        "ports": "Portas",
+        "released": "Liberadas", "claimed": "Ocupadas pela stack (em %s)", "conflicts": "Conflitos",
+        "none": "nenhum",
+        "data": "Dados",
+        "volumes_keep": "Volumes nomeados que nenhum serviço usa mais são **mantidos** (defina `lgtm_migrate_remove_legacy_data: true` para apagá-los):",
+        "volumes_delete": "Volumes nomeados que nenhum serviço usa mais **serão apagados** (`lgtm_migrate_remove_legacy_data: true`):",
+        "binds": "Arquivos e diretórios montados dos serviços removidos permanecem onde estão:",
+        "scrape": "Jobs de coleta (scrape)",
+        "carried": "levado para o Alloy", "dropped": "descartado",
+        "datasources": "Datasources do Grafana",
+        "ds_map": "uid ou nome antigo -> novo uid (os dashboards são reescritos de acordo):",
+        "findings": "Achados",
+        "no_findings": "Nenhum achado.",
+        "where": "onde", "what": "o quê", "todo": "o que fazer", "severity": "severidade", "code": "código",
+        "next": "Próximos passos",
+        "next_items": [
+            "Revise os achados altos e médios acima; os achados de Go dizem o que precisa mudar no código.",
+            "Rode `ansible-playbook migrate.yml --check --diff` para ver cada mudança de arquivo antes que aconteça.",
+            "Depois da migração, abra o Grafana e siga uma requisição lenta: exemplar -> trace -> logs.",
+        ],
+    },
+}
+SEVERITY_NAMES = {"en": {"high": "high", "medium": "medium", "low": "low", "info": "info"},
+                  "pt_BR": {"high": "alto", "medium": "médio", "low": "baixo", "info": "info"}}
+
+
+def _cell(text):
+    return str(text if text is not None else "").replace("|", "\\|").replace("\n", " ")
+
+
+def _where(finding, root):
+    path = finding.get("file")
+    if not path:
+        return finding.get("service") or ""
+    if root and path.startswith(root.rstrip("/") + "/"):
+        path = os.path.relpath(path, root)
+    return "%s:%s" % (path, finding["line"]) if finding.get("line") else path
+
+
+def render_report(plan, language="en"):
+    if language not in TEXT:
+        raise ValueError("report language must be one of %s, not %r" % (", ".join(sorted(TEXT)), language))
+    t = TEXT[language]
+    root = plan.get("project_dir") or ""
+    out = ["# " + t["title"] % (plan.get("project_name") or root), "", t["intro"], "", "## " + t["summary"], "",
+           t["findings_count"] % plan["summary"], ""]
+    out += ["## " + t["services"], "", "### " + t["removed"], "",
+            "| %s | %s | %s |" % (t["service"], t["component"], t["reason"]), "|---|---|---|"]
+    out += ["| %s | %s | %s |" % (_cell(r["service"]), r["component"], _cell(r["reason"])) for r in plan["remove_services"]]
+    out += ["", "### " + t["kept"], "", ", ".join("`%s`" % s for s in plan["keep_services"]) or t["none"], "",
+            "### " + t["added"], ""]
+    out += ["- `%s` (%s)" % (a["service"], a["component"]) for a in plan["add_services"]]
+    out += ["", "## " + t["rewire"], ""]
+    if not plan["rewire"]:
+        out.append(t["no_rewire"])
+    for item in plan["rewire"]:
+        out.append("- **%s**" % item["service"])
+        for key, value in sorted(item["env_set"].items()):
+            out.append("  - %s `%s=%s`" % (t["env_set"], key, value))
+        for key in item["env_remove"]:
+            out.append("  - %s `%s`" % (t["env_remove"], key))
+        for net in item["networks_add"]:
+            out.append("  - %s `%s`" % (t["networks_add"], net))
+        if item["depends_on_remove"]:
+            out.append("  - %s: %s" % (t["depends_remove"], ", ".join("`%s`" % d for d in item["depends_on_remove"])))
+        for note in item.get("notes") or []:
+            out.append("  - %s" % note)
+    if plan.get("jaeger_receivers"):
+        out += ["", t["jaeger_receivers"] % ", ".join(plan["jaeger_receivers"])]
+    ports = plan["ports"]
+    out += ["", "## " + t["ports"], "",
+            "- %s: %s" % (t["released"], ", ".join("%s/%s (%s)" % (p["port"], p["protocol"], p["service"])
+                                                   for p in ports["released"]) or t["none"]),
+            "- %s: %s" % (t["claimed"] % plan["bind_address"], ", ".join("%s (%s)" % (p["port"], p["what"])
+                                                                       for p in ports["claimed"])),
+            "- %s: %s" % (t["conflicts"], ", ".join("%s (%s / %s)" % (c["port"], c["wanted_by"], c["held_by"])
+                                                    for c in ports["conflicts"]) or t["none"]), ""]
+    out += ["## " + t["data"], ""]
+    if plan["volumes"]:
+        delete = any(v["action"] == "delete" for v in plan["volumes"])
+        out += [t["volumes_delete"] if delete else t["volumes_keep"], ""]
+        out += ["- `%s` (%s)" % (v["volume"], ", ".join(v["used_by"])) for v in plan["volumes"]]
+        out.append("")
+    if plan["legacy_bind_mounts"]:
+        out += [t["binds"], ""]
+        out += ["- `%s` (%s)" % (os.path.relpath(b["source"], root) if root and b["source"].startswith(root) else b["source"],
+                                 b["service"]) for b in plan["legacy_bind_mounts"]]
+        out.append("")
+    out += ["## " + t["scrape"], ""]
+    for job in plan["scrape_jobs"]:
+        out.append("- `%s`: %s (%s)" % (job["job_name"], t["carried"] if job["action"] == "carry" else t["dropped"],
+                                        job["reason"]))
+    out += ["", "## " + t["datasources"], "", t["ds_map"], ""]
+    out += ["- `%s` -> `%s`" % (k, v) for k, v in sorted(plan["datasource_map"]["by_uid_or_name"].items())]
+    out += ["- `${%s}` -> `%s`" % (k, v) for k, v in sorted(plan["datasource_map"]["inputs"].items())]
+    out += ["", "## " + t["findings"], ""]
+    if not plan["findings"]:
+        out.append(t["no_findings"])
+    else:
+        out += ["| %s | %s | %s | %s | %s |" % (t["severity"], t["code"], t["where"], t["what"], t["todo"]),
+                "|---|---|---|---|---|"]
+        for f in plan["findings"]:
+            out.append("| %s | %s | %s | %s | %s |" % (SEVERITY_NAMES[language][f["severity"]], f["code"],
+                                                       _cell(_where(f, root)), _cell(f["message"]),
+                                                       _cell(f.get("recommendation"))))
+    out += ["", "## " + t["next"], ""]
+    out += ["%d. %s" % (i, item) for i, item in enumerate(t["next_items"], 1)]
+    return "\n".join(out) + "\n"
