@@ -83,10 +83,11 @@ def parse_go_mod(path):
     return module, requires
 
 
-def _go_files(module_dir, nested_modules):
+def _go_files(module_dir, other_module_dirs):
+    """The module's own .go files: a subdirectory holding another go.mod is another module."""
     for root, dirs, files in os.walk(module_dir):
         dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith(".")
-                         and os.path.join(root, d) not in nested_modules)
+                         and os.path.join(root, d) not in other_module_dirs)
         for name in sorted(files):
             if name.endswith(".go") and not name.endswith("_test.go"):
                 yield os.path.join(root, name)
@@ -115,7 +116,7 @@ def _first(entries, predicate):
     return None
 
 
-def scan_module(go_mod, nested_modules=()):
+def scan_module(go_mod, other_module_dirs=frozenset()):
     module_dir = os.path.dirname(go_mod)
     module, requires = parse_go_mod(go_mod)
     findings = []
@@ -126,7 +127,7 @@ def scan_module(go_mod, nested_modules=()):
 
     imports = []  # (path, file, line)
     texts = {}
-    for path in _go_files(module_dir, set(os.path.dirname(m) for m in nested_modules)):
+    for path in _go_files(module_dir, other_module_dirs):
         with open(path, encoding="utf-8", errors="replace") as handle:
             text = handle.read()
         texts[path] = text
@@ -244,10 +245,10 @@ def scan(path):
     if not os.path.isdir(path):
         raise ValueError("%s: not a directory" % path)
     go_mods = find_modules(path)
+    module_dirs = frozenset(os.path.dirname(m) for m in go_mods)
     modules, findings = [], []
     for go_mod in go_mods:
-        nested = [m for m in go_mods if m != go_mod and m.startswith(os.path.dirname(go_mod) + os.sep)]
-        result = scan_module(go_mod, nested)
+        result = scan_module(go_mod, module_dirs - {os.path.dirname(go_mod)})
         findings.extend(result.pop("findings"))
         modules.append(result)
     must_change = [f for f in findings if f["severity"] in ("high", "medium")]

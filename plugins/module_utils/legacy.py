@@ -516,12 +516,16 @@ def analyse_apps(project, summaries, prometheus):
             names.add(s["container_name"])
     apps = []
     targets = list(_scrape_targets(prometheus))
+    by_host = {}
+    for job, target, line in targets:
+        by_host.setdefault(target.split(":")[0], []).append({"job": job, "target": target, "line": line})
     for name, summary in sorted(summaries.items()):
         if summary["component"] != "app":
             continue
         svc = project.services[name]
-        scrape = [{"job": job, "target": t, "line": line} for job, t, line in targets
-                  if t.split(":")[0] in (name, summary.get("container_name"))]
+        scrape = list(by_host.get(name, []))
+        if summary.get("container_name") and summary["container_name"] != name:
+            scrape += by_host.get(summary["container_name"], [])
         apps.append({
             "name": name, "where": "compose", "service": name,
             "telemetry_env": _telemetry(summary["environment"], names, components),
@@ -580,9 +584,12 @@ def analyse_project(project_dir, compose_files=None, env_files=None, run_command
         legacy["exporters"]["mysqld_exporter"].append(analyse_mysqld_exporter(project, name, project.services[name], warnings))
     for name in by_component.get("redis_exporter", []):
         legacy["exporters"]["redis_exporter"].append(analyse_redis_exporter(project, name, project.services[name], warnings))
+    users = {}
+    for name, svc in project.services.items():
+        for vol in svc.get("volumes") or []:
+            if vol.get("type") == "volume" and vol.get("source"):
+                users.setdefault(vol["source"], set()).add(name)
     for vol_name in sorted(project.model.get("volumes") or {}):
-        users = sorted(n for n, s in project.services.items()
-                       for v in s.get("volumes") or [] if v.get("type") == "volume" and v.get("source") == vol_name)
-        legacy["named_volumes"][vol_name] = {"used_by": users}
+        legacy["named_volumes"][vol_name] = {"used_by": sorted(users.get(vol_name, ()))}
     legacy["apps"] = analyse_apps(project, summaries, legacy["prometheus"])
     return legacy
