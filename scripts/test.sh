@@ -27,7 +27,7 @@ fi
 lgtm_activate
 setup_seconds=$(( $(date +%s) - started ))
 
-steps=${LGTM_TEST_STEPS:-"unit yamllint ansible-lint docs build collection-list preflight-example molecule"}
+steps=${LGTM_TEST_STEPS:-"unit yamllint ansible-lint docs build collection-list migrate-example molecule"}
 scenarios=${LGTM_MOLECULE_SCENARIOS:-"default"}
 work="$LGTM_ROOT/.work/test"
 mkdir -p "$work"
@@ -52,7 +52,7 @@ build_collection() {
 }
 
 docs_render() {
-  # Every role's argument specs and every module's DOCUMENTATION must render.
+  # Every role's argument specs, every module's and every filter's documentation must render.
   local role module rc=0
   for role in roles/*/; do
     role=$(basename "$role")
@@ -63,6 +63,11 @@ docs_render() {
     module=$(basename "$module" .py)
     ansible-doc "lgtm.stack.$module" >/dev/null || { echo "ansible-doc lgtm.stack.$module failed" >&2; rc=1; }
   done
+  for filter in plugins/filter/*.yml; do
+    [ -e "$filter" ] || continue
+    filter=$(basename "$filter" .yml)
+    ansible-doc -t filter "lgtm.stack.$filter" >/dev/null || { echo "ansible-doc -t filter lgtm.stack.$filter failed" >&2; rc=1; }
+  done
   return $rc
 }
 
@@ -70,10 +75,13 @@ collection_listed() {
   ansible-galaxy collection list lgtm.stack 2>/dev/null | grep -E '^lgtm\.stack +0\.1\.0'
 }
 
-preflight_example() {
-  # The migration entry point, for real, on a copy of the bundled example.
+migrate_example() {
+  # The migration entry point, for real, on a copy of the bundled example; its
+  # output (at -vvv) must not leak the example's credentials.
   rm -rf "$work/legacy-project" && cp -a examples/legacy-project "$work/legacy-project" &&
-    ansible-playbook migrate.yml -e "lgtm_migrate_project_dir=$work/legacy-project" &&
+    ansible-playbook -vvv migrate.yml -e "lgtm_migrate_project_dir=$work/legacy-project" >"$work/migrate.log" 2>&1 &&
+    grep -q "Findings: 3 high" "$work/migrate.log" &&
+    ! grep -E "example-(root|shop|admin|exporter)-pw" "$work/migrate.log" &&
     # ...and it must refuse a project that is not there, before doing anything.
     ! ansible-playbook migrate.yml -e "lgtm_migrate_project_dir=$work/no-such-project" >"$work/preflight-neg.log" 2>&1 &&
     grep -q "Project directory $work/no-such-project: does not exist" "$work/preflight-neg.log"
@@ -93,7 +101,7 @@ for step in $steps; do
     docs) run_step "ansible-doc renders every role and module" docs_render ;;
     build) run_step "ansible-galaxy collection build" build_collection ;;
     collection-list) run_step "ansible-galaxy collection list shows lgtm.stack" collection_listed ;;
-    preflight-example) run_step "migrate.yml preflight on examples/legacy-project" preflight_example ;;
+    migrate-example) run_step "migrate.yml (preflight, analysis) on examples/legacy-project" migrate_example ;;
     molecule) run_step "molecule test ($scenarios)" molecule_all ;;
     *) echo "unknown step '$step'" >&2; failed=$((failed + 1)); report+=("FAIL  0s  unknown step $step") ;;
   esac
