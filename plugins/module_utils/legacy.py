@@ -53,6 +53,16 @@ _NAME_RULES = [
     ("prometheus", "prometheus"), ("loki", "loki"), ("tempo", "tempo"), ("mimir", "mimir"), ("alloy", "alloy"),
     ("grafana", "grafana"), ("mariadb|mysql", "mysql"), ("redis|valkey", "redis"),
 ]
+# Mounted config paths -> component (the last resort before ports).
+_CONFIG_RULES = [
+    (r"(^|/)prometheus\.ya?ml$|^/etc/prometheus(/|$)", "prometheus"),
+    (r"^/etc/otelcol(-contrib)?(/|$)|otel[-_]?collector[^/]*\.ya?ml$", "otel_collector"),
+    (r"^/etc/loki(/|$)", "loki"),
+    (r"^/etc/promtail(/|$)", "promtail"),
+    (r"^/etc/tempo(/|$)|(^|/)tempo\.ya?ml$", "tempo"),
+    (r"^/etc/grafana(/|$)", "grafana"),
+    (r"^/etc/alloy(/|$)|\.alloy$", "alloy"),
+]
 _PORT_RULES = {16686: "jaeger", 14268: "jaeger", 9090: "prometheus", 3100: "loki", 3000: "grafana", 9104: "mysqld_exporter",
                9121: "redis_exporter", 3306: "mysql", 6379: "redis", 3200: "tempo", 12345: "alloy", 13133: "otel_collector"}
 
@@ -80,6 +90,11 @@ def classify(name, svc):
     for pattern, component in _NAME_RULES:
         if re.search(pattern, name):
             return component, "service name %s" % name
+    for vol in svc.get("volumes") or []:
+        target = vol.get("target") or ""
+        for pattern, component in _CONFIG_RULES:
+            if vol.get("type") == "bind" and re.search(pattern, target):
+                return component, "mounted config %s" % target
     for port in svc.get("ports") or []:
         component = _PORT_RULES.get(port.get("target"))
         if component:
@@ -132,6 +147,8 @@ def _service_summary(project, name, svc, component, evidence):
         "depends_on": sorted(svc.get("depends_on") or {}),
         "networks": sorted(svc.get("networks") or {}),
         "network_mode": svc.get("network_mode"),
+        "logging_driver": (svc.get("logging") or {}).get("driver"),
+        "logging_url": ((svc.get("logging") or {}).get("options") or {}).get("loki-url"),
         "command": redact_argv(svc.get("command") or []),
     }
 

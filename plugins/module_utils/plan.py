@@ -168,15 +168,27 @@ class Planner(object):
             rewire.append({"service": app["service"], "env_set": set_env, "env_remove": sorted(remove_env),
                            "networks_add": [self.network] if self.network not in (svc.get("networks") or []) else [],
                            "depends_on_remove": depends_remove, "notes": notes})
-        # Kept services that merely depended on removed ones (databases rarely, sidecars often).
-        rewired = set(r["service"] for r in rewire)
+        # Kept services that merely depended on removed ones, or ship logs with the Loki Docker driver.
+        by_service = dict((r["service"], r) for r in rewire)
         for name, svc in sorted(self.services.items()):
-            if name in rewired or name in removed_names:
+            if name in removed_names:
                 continue
             deps = sorted(d for d in svc.get("depends_on") or [] if d in removed_names)
-            if deps:
-                rewire.append({"service": name, "env_set": {}, "env_remove": [], "networks_add": [],
-                               "depends_on_remove": deps, "notes": []})
+            loki_driver = svc.get("logging_driver") == "loki"
+            if not deps and not loki_driver:
+                continue
+            entry = by_service.get(name)
+            if entry is None:
+                entry = {"service": name, "env_set": {}, "env_remove": [], "networks_add": [],
+                         "depends_on_remove": deps, "notes": []}
+                rewire.append(entry)
+                by_service[name] = entry
+            if loki_driver:
+                entry["logging_remove"] = True
+                self.finding("medium", "P025", "Service '%s' ships its logs with the Loki Docker logging driver to %s; "
+                             "after the migration that URL no longer answers and `docker logs` shows nothing."
+                             % (name, svc.get("logging_url") or "the old Loki"), svc.get("file"), svc.get("line"), name,
+                             "Its logging section is removed: Alloy reads container logs from the Docker socket.")
         for app in self.legacy.get("apps") or []:
             if app["where"] == "host":
                 self.finding("info", "P016", "'%s' runs on the host (scraped at %s): send its OTLP telemetry to "

@@ -137,6 +137,8 @@ def test_jaeger_split_project(resolver):
     assert orders["jaeger_env"] == ["OTEL_EXPORTER_JAEGER_ENDPOINT"]
     assert orders["scrape_jobs"] == [{"job": "orders", "target": "orders:8443", "line": 5}]
     assert legacy["named_volumes"] == {"es-data": {"used_by": ["elasticsearch"]}, "prom-data": {"used_by": ["prometheus"]}}
+    assert legacy["services"]["prometheus"]["logging_driver"] == "loki"
+    assert legacy["services"]["prometheus"]["logging_url"] == "http://localhost:3100/loki/api/v1/push"
 
 
 def test_grafana_promtail_project(resolver):
@@ -192,6 +194,10 @@ def test_partial_lgtm_project(resolver):
         ("monitoring", {"image": "acme/tool:1", "ports": [{"target": 9090}]}, "prometheus"),
         ("otel-col", {"image": "acme/custom:1"}, "otel_collector"),
         ("svc", {"build": "."}, "app"),
+        ("metrics", {"image": "acme/prom-fork:2", "volumes": [
+            {"type": "bind", "source": "/p/prometheus.yml", "target": "/etc/prom/prometheus.yml"}]}, "prometheus"),
+        ("collector", {"image": "acme/otel:1", "volumes": [
+            {"type": "bind", "source": "/p/c.yaml", "target": "/etc/otelcol-contrib/config.yaml"}]}, "otel_collector"),
         ("svc", {"image": "nginx:1.25"}, "other"),
     ],
 )

@@ -126,6 +126,12 @@ def test_jaeger_split_plan():
     assert [v["volume"] for v in plan["volumes"]] == ["prom-data"]
     pinned = {f["service"] for f in by_code(plan, "P007")}
     assert pinned == {"orders", "prometheus", "redis-exporter"}
+    assert "P025" not in codes(plan), "the Loki driver is on Prometheus, which is removed anyway"
+    legacy = legacy_of("jaeger-split")
+    legacy["services"]["orders"]["logging_driver"] = "loki"
+    plan = build_plan(legacy)
+    (orders,) = [r for r in plan["rewire"] if r["service"] == "orders"]
+    assert orders["logging_remove"] is True and by_code(plan, "P025")[0]["service"] == "orders"
 
 
 def test_grafana_promtail_plan():
