@@ -28,7 +28,7 @@ lgtm_activate
 setup_seconds=$(( $(date +%s) - started ))
 
 steps=${LGTM_TEST_STEPS:-"unit yamllint ansible-lint docs build collection-list migrate-example molecule"}
-scenarios=${LGTM_MOLECULE_SCENARIOS:-"default"}
+scenarios=${LGTM_MOLECULE_SCENARIOS:-"default fresh"}
 work="$LGTM_ROOT/.work/test"
 mkdir -p "$work"
 passed=0; failed=0; report=()

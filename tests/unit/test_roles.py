@@ -56,3 +56,19 @@ def test_role_has_preflight_and_readme(role):
     assert (role / "README.md").is_file()
     main = (role / "tasks" / "main.yml").read_text(encoding="utf-8")
     assert "preflight.yml" in main, "tasks/main.yml must run the preflight first"
+
+
+@pytest.mark.parametrize("role", ROLES, ids=lambda p: p.name)
+def test_readme_lists_every_variable(role):
+    readme = (role / "README.md").read_text(encoding="utf-8")
+    specs = _load(role / "meta" / "argument_specs.yml")["argument_specs"]["main"].get("options", {})
+    missing = sorted(name for name in specs if "`%s`" % name not in readme)
+    assert not missing, "README of %s does not list %s" % (role.name, missing)
+
+
+@pytest.mark.parametrize("role", ROLES, ids=lambda p: p.name)
+def test_secret_variables_are_no_log(role):
+    specs = _load(role / "meta" / "argument_specs.yml")["argument_specs"]["main"].get("options", {})
+    for name, opt in specs.items():
+        if name.endswith(("_password", "_token", "_secret")):
+            assert opt.get("no_log") is True, "%s must be no_log in argument_specs" % name

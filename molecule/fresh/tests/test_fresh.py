@@ -1,0 +1,90 @@
+"""Verify molecule/fresh on the docker-host instance.
+
+MariaDB, Redis and both exporters are the real software (Debian packages in the
+local images, or the upstream images with LGTM_TEST_IMAGES=upstream), so
+`mysql_up 1` and `redis_up 1` here are real scrapes of real databases.
+"""
+
+import json
+import os
+import time
+import urllib.request
+
+import pytest
+
+PROJECT = "lgtm-molecule-fresh"
+PROJECT_DIR = os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "fresh-project")
+EXPORTERS_DIR = os.path.join(PROJECT_DIR, "observability", "exporters")
+SECRETS = ("lgtm-fresh-exporter-pw", "lgtm-fresh-redis-pw")
+
+
+def _containers(host):
+    text = host.check_output("docker compose -p %s ps --all --format json", PROJECT).strip()
+    rows = json.loads(text) if text.startswith("[") else [json.loads(line) for line in text.splitlines() if line]
+    return {row["Service"]: row for row in rows}
+
+
+@pytest.mark.parametrize(("name", "secret"), [("mysqld-exporter.my.cnf", SECRETS[0]),
+                                              ("redis-exporter.passwords.json", SECRETS[1])])
+def test_credential_files_are_private_to_the_container_user(host, name, secret):
+    cred = host.file(os.path.join(EXPORTERS_DIR, name))
+    assert cred.exists and cred.mode == 0o600
+    assert cred.uid == 65534 and cred.gid == 65534
+    assert secret in cred.content_string
+
+
+def test_fragment_is_valid_and_free_of_secrets(host):
+    fragment = host.file(os.path.join(EXPORTERS_DIR, "compose.yaml"))
+    assert fragment.mode == 0o644
+    for secret in SECRETS:
+        assert secret not in fragment.content_string
+    model = json.loads(host.check_output("docker compose --project-directory %s config --format json", PROJECT_DIR))
+    assert {"mysql", "redis", "mysqld-exporter", "redis-exporter"} <= set(model["services"])
+    for name in ("mysqld-exporter", "redis-exporter"):
+        svc = model["services"][name]
+        assert ":latest" not in svc["image"] and ":" in svc["image"]
+        assert svc["read_only"] is True and svc["cap_drop"] == ["ALL"]
+
+
+def test_every_container_runs(host):
+    containers = _containers(host)
+    assert set(containers) == {"mysql", "redis", "mysqld-exporter", "redis-exporter"}
+    assert {c["State"] for c in containers.values()} == {"running"}
+
+
+def test_exporter_ports_are_on_loopback_only(host):
+    for name, port in (("mysqld-exporter", "9104/tcp"), ("redis-exporter", "9121/tcp")):
+        cid = _containers(host)[name]["ID"]
+        ports = json.loads(host.check_output("docker inspect --format '{{json .NetworkSettings.Ports}}' %s", cid))
+        assert all(binding["HostIp"] == "127.0.0.1" for binding in ports[port])
+
+
+def test_no_secret_in_process_arguments_or_environment(host):
+    for name in ("mysqld-exporter", "redis-exporter"):
+        cid = _containers(host)[name]["ID"]
+        config = host.check_output("docker inspect --format '{{json .Config}} {{json .Args}}' %s", cid)
+        for secret in SECRETS:
+            assert secret not in config
+
+
+def _metric(url, name, deadline=60):
+    """Poll an exporter until `name` reads 1 (MariaDB may still be starting)."""
+    end, last = time.monotonic() + deadline, None
+    while time.monotonic() < end:
+        try:
+            body = urllib.request.urlopen(url, timeout=5).read().decode()
+            last = [line for line in body.splitlines() if line.startswith(name + " ")]
+            if last == ["%s 1" % name]:
+                return last
+        except OSError as exc:
+            last = str(exc)
+        time.sleep(2)
+    return last
+
+
+def test_mysqld_exporter_scrapes_mariadb():
+    assert _metric("http://127.0.0.1:19104/metrics", "mysql_up") == ["mysql_up 1"]
+
+
+def test_redis_exporter_scrapes_redis_with_its_password():
+    assert _metric("http://127.0.0.1:19121/metrics", "redis_up") == ["redis_up 1"]

@@ -1,0 +1,32 @@
+"""Render a role's templates with Ansible's own templating, from its defaults plus overrides."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture
+def render_role_template():
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.template import Templar, trust_as_template
+
+    def _render(role, template, **overrides):
+        role_dir = ROOT / "roles" / role
+        # Role files are trusted templates (ansible-core 2.19 only templates trusted strings).
+        variables = dict((k, trust_as_template(v) if isinstance(v, str) else v) for k, v in
+                         (yaml.safe_load((role_dir / "defaults" / "main.yml").read_text()) or {}).items())
+        variables.update(overrides)
+        variables.setdefault("ansible_managed", "Ansible managed")
+        templar = Templar(loader=DataLoader(), variables=variables)
+        # Resolve templated defaults first (they refer to shared lgtm_* knobs), like Ansible does lazily.
+        resolved = {}
+        for key, value in variables.items():
+            resolved[key] = templar.template(value) if isinstance(value, str) else value
+        templar = Templar(loader=DataLoader(), variables=dict(variables, **resolved))
+        source = trust_as_template((role_dir / "templates" / template).read_text())
+        return templar.template(source), resolved
+
+    return _render
