@@ -149,47 +149,52 @@ def scan_module(go_mod, other_module_dirs=frozenset()):
         reqs = required(prefixes)
         return (go_mod, reqs[0][2]) if reqs else (None, None)
 
-    uses_otel = bool(imported(OTEL) or required(OTEL))
+    def uses(prefixes):
+        return bool(imported(prefixes) or required(prefixes))
+
+    uses_otel = uses(OTEL)
     tracing_sdk = any(_SDK_TRACE.search(t) for t in texts.values()) or bool(required(OTEL + "/sdk"))
 
-    if imported(JAEGER_EXPORTER) or required(JAEGER_EXPORTER):
+    if uses(JAEGER_EXPORTER):
         file, line = evidence(JAEGER_EXPORTER)
         add("GO001", "high", file, line,
             "Uses go.opentelemetry.io/otel/exporters/jaeger, deprecated upstream and removed from OpenTelemetry Go "
             "since v1.18; Jaeger itself is being removed from the stack.",
             "Replace it with otlptracegrpc (or otlptracehttp) and let the exporter read OTEL_EXPORTER_OTLP_ENDPOINT "
             "(http://alloy:4317 in compose, http://127.0.0.1:4317 on the host).")
-    if imported(JAEGER_CLIENT) or required(JAEGER_CLIENT):
+    if uses(JAEGER_CLIENT):
         file, line = evidence(JAEGER_CLIENT)
         add("GO002", "high", file, line,
             "Uses github.com/uber/jaeger-client-go, archived and unmaintained; it speaks only Jaeger protocols.",
             "Move to the OpenTelemetry SDK with an OTLP exporter. Until then Alloy's Jaeger receiver can accept its "
             "spans (lgtm_alloy_jaeger_receivers), without log or metric correlation.")
-    if imported(OPENTRACING) or required(OPENTRACING):
+    if uses(OPENTRACING):
         file, line = evidence(OPENTRACING)
         add("GO003", "medium", file, line,
             "Uses the OpenTracing API, archived since 2022.",
             "Instrument with the OpenTelemetry API; go.opentelemetry.io/otel/bridge/opentracing keeps existing "
             "OpenTracing calls working during the move.")
-    if (uses_otel and tracing_sdk) and not (imported(OTLP_TRACE) or required(OTLP_TRACE)):
-        file, line = evidence(OTEL + "/sdk") if evidence(OTEL + "/sdk")[0] else evidence(OTEL)
+    if (uses_otel and tracing_sdk) and not uses(OTLP_TRACE):
+        file, line = evidence(OTEL + "/sdk")
+        if file is None:
+            file, line = evidence(OTEL)
         add("GO004", "high", file, line,
             "Creates a tracer provider but exports no traces over OTLP.",
             "Add go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc and register it with "
             "sdktrace.WithBatcher.")
-    if not (imported(OTLP_METRIC) or required(OTLP_METRIC)):
-        if imported(PROM_CLIENT) or required(PROM_CLIENT):
+    if not uses(OTLP_METRIC):
+        if uses(PROM_CLIENT):
             file, line = evidence(PROM_CLIENT)
             add("GO005", "low", file, line,
                 "Metrics are exposed with prometheus/client_golang only: they are scraped (the job name is kept in "
                 "Alloy) but carry no trace exemplars and no service.name/service.namespace resource.",
                 "Either add exemplars with prometheus.ExemplarAdder/ExemplarObserver from the span context, or "
                 "export OTel metrics with otlpmetricgrpc so Mimir gets exemplars and job=\"<namespace>/<service>\".")
-        elif uses_otel and not (imported(OTEL_PROM_EXPORTER) or required(OTEL_PROM_EXPORTER)):
+        elif uses_otel and not uses(OTEL_PROM_EXPORTER):
             file, line = evidence(OTEL)
             add("GO005", "medium", file, line, "No metrics are exported (no OTLP metric exporter, no /metrics).",
                 "Add a meter provider with otlpmetricgrpc; RED metrics with exemplars then reach Mimir.")
-    bridges = imported(LOG_BRIDGES) or required(LOG_BRIDGES)
+    bridges = uses(LOG_BRIDGES)
     manual_ids = [(p, _line_at(t, m.start())) for p, t in texts.items() for m in [_TRACE_ID_IN_LOGS.search(t)] if m]
     if not bridges and not manual_ids:
         loggers = [(LOGGERS[i], f, l) for i, f, l in imports if i in LOGGERS]
@@ -201,7 +206,7 @@ def scan_module(go_mod, other_module_dirs=frozenset()):
                 "Route logs through an OpenTelemetry log bridge (otelslog for slog, otelzap, otellogrus) with an "
                 "otlploggrpc exporter, or add trace_id and span_id from trace.SpanContextFromContext(ctx) to every "
                 "JSON log line (Alloy lifts them into structured metadata).")
-    elif bridges and not (imported(OTLP_LOG) or required(OTLP_LOG)):
+    elif bridges and not uses(OTLP_LOG):
         file, line = evidence(LOG_BRIDGES)
         add("GO007", "medium", file, line, "A log bridge is used but no OTLP log exporter is configured.",
             "Add go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploggrpc to the logger provider.")

@@ -96,6 +96,21 @@ def _credential(job, value, what, env_vars):
     return value
 
 
+def _auth_block(block_name, auth, secret_key, file_key, what, job, env_vars, mounts):
+    """basic_auth / authorization: plain fields as they are, the secret through _credential, the file mounted."""
+    inner = []
+    if block_name == "authorization":
+        inner.append(Attribute("type", str(auth.get("type", "Bearer"))))
+    if "username" in auth:
+        inner.append(Attribute("username", str(auth["username"])))
+    if secret_key in auth:
+        inner.append(Attribute(secret_key, _credential(job, auth[secret_key], what, env_vars)))
+    if file_key in auth:
+        inner.append(Attribute(file_key, str(auth[file_key])))
+        mounts.append({"job": job, "container_path": str(auth[file_key])})
+    return Block(block_name, body=inner)
+
+
 def convert_job(job, global_cfg, forward_to, target_map, unconverted, env_vars, mounts):
     """(blocks, info) for one scrape job."""
     name = str(job["job_name"])
@@ -194,26 +209,10 @@ def convert_job(job, global_cfg, forward_to, target_map, unconverted, env_vars, 
             body.append(Attribute(key, value))
     if job.get("bearer_token"):
         body.append(Attribute("bearer_token", _credential(name, job["bearer_token"], "BEARER_TOKEN", env_vars)))
-    if job.get("basic_auth"):
-        auth = job["basic_auth"]
-        inner = []
-        if "username" in auth:
-            inner.append(Attribute("username", str(auth["username"])))
-        if "password" in auth:
-            inner.append(Attribute("password", _credential(name, auth["password"], "PASSWORD", env_vars)))
-        if "password_file" in auth:
-            inner.append(Attribute("password_file", str(auth["password_file"])))
-            mounts.append({"job": name, "container_path": str(auth["password_file"])})
-        body.append(Block("basic_auth", body=inner))
-    if job.get("authorization"):
-        auth = job["authorization"]
-        inner = [Attribute("type", str(auth.get("type", "Bearer")))]
-        if "credentials" in auth:
-            inner.append(Attribute("credentials", _credential(name, auth["credentials"], "CREDENTIALS", env_vars)))
-        if "credentials_file" in auth:
-            inner.append(Attribute("credentials_file", str(auth["credentials_file"])))
-            mounts.append({"job": name, "container_path": str(auth["credentials_file"])})
-        body.append(Block("authorization", body=inner))
+    for block_name, secret_key, file_key, what in (("basic_auth", "password", "password_file", "PASSWORD"),
+                                                   ("authorization", "credentials", "credentials_file", "CREDENTIALS")):
+        if job.get(block_name):
+            body.append(_auth_block(block_name, job[block_name], secret_key, file_key, what, name, env_vars, mounts))
     if job.get("tls_config"):
         tls = job["tls_config"]
         inner = [Attribute(k, tls[k] if isinstance(tls[k], bool) else str(tls[k])) for k in _TLS_KEYS if k in tls]

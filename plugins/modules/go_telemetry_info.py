@@ -32,15 +32,8 @@ options:
       - Directory to scan (a repository root or the project directory).
     type: path
     required: true
-attributes:
-  check_mode:
-    support: full
-    description: Read-only; runs the same way in check mode.
-  diff_mode:
-    support: none
-    description: Changes nothing.
-  idempotent:
-    support: full
+extends_documentation_fragment:
+  - lgtm.stack.attributes.info_module
 """
 
 EXAMPLES = r"""

@@ -55,17 +55,8 @@ options:
     default: docker
 requirements:
   - PyYAML on the host the module runs on.
-attributes:
-  check_mode:
-    support: full
-    description: Read-only; runs the same way in check mode.
-  diff_mode:
-    support: none
-    description: Changes nothing, so there is nothing to diff.
-  idempotent:
-    support: full
-notes:
-  - Supports C(check_mode).
+extends_documentation_fragment:
+  - lgtm.stack.attributes.info_module
 """
 
 EXAMPLES = r"""

@@ -73,15 +73,8 @@ options:
     type: str
     choices: [en, pt_BR]
     default: en
-attributes:
-  check_mode:
-    support: full
-    description: Pure computation; the same in check mode.
-  diff_mode:
-    support: none
-    description: Changes nothing.
-  idempotent:
-    support: full
+extends_documentation_fragment:
+  - lgtm.stack.attributes.info_module
 """
 
 EXAMPLES = r"""
