@@ -25,7 +25,8 @@ def _containers(host):
 
 
 @pytest.mark.parametrize(("name", "secret"), [("mysqld-exporter.my.cnf", SECRETS[0]),
-                                              ("redis-exporter.passwords.json", SECRETS[1])])
+                                              ("redis-exporter.passwords.json", SECRETS[1])],
+                         ids=["mysqld", "redis"])  # ids never carry the credentials into the test log
 def test_credential_files_are_private_to_the_container_user(host, name, secret):
     cred = host.file(os.path.join(EXPORTERS_DIR, name))
     assert cred.exists and cred.mode == 0o600
