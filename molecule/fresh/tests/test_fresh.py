@@ -49,7 +49,7 @@ def test_fragment_is_valid_and_free_of_secrets(host):
 
 def test_every_container_runs(host):
     containers = _containers(host)
-    assert set(containers) == {"mysql", "redis", "mysqld-exporter", "redis-exporter"}
+    assert set(containers) == {"mysql", "redis", "mysqld-exporter", "redis-exporter", "tempo", "loki", "mimir"}
     assert {c["State"] for c in containers.values()} == {"running"}
 
 
@@ -89,3 +89,26 @@ def test_mysqld_exporter_scrapes_mariadb():
 
 def test_redis_exporter_scrapes_redis_with_its_password():
     assert _metric("http://127.0.0.1:19121/metrics", "redis_up") == ["redis_up 1"]
+
+
+STORAGE = [("tempo", 13200, "/etc/tempo/tempo.yaml", "/var/tempo"), ("loki", 13100, "/etc/loki/loki.yaml", "/loki"),
+           ("mimir", 19009, "/etc/mimir/mimir.yaml", "/data")]
+
+
+@pytest.mark.parametrize(("name", "port", "mount", "data"), STORAGE, ids=[s[0] for s in STORAGE])
+def test_storage_component_is_orchestrated(host, name, port, mount, data):
+    """Orchestration only: with the stand-in images this proves the container was created with its rendered
+    config mounted read-only, its data volume and its loopback port; it says nothing about the config itself."""
+    config = host.file(os.path.join(PROJECT_DIR, "observability", name, "%s.yaml" % name))
+    assert config.exists and config.mode == 0o644
+    cid = _containers(host)[name]["ID"]
+    mounts = json.loads(host.check_output("docker inspect --format '{{json .Mounts}}' %s", cid))
+    by_target = {m["Destination"]: m for m in mounts}
+    assert by_target[mount]["Type"] == "bind" and by_target[mount]["RW"] is False
+    assert by_target[mount]["Source"] == config.path
+    assert by_target[data]["Type"] == "volume" and by_target[data]["Name"] == "%s_%s-data" % (PROJECT, name)
+    ports = json.loads(host.check_output("docker inspect --format '{{json .NetworkSettings.Ports}}' %s", cid))
+    bound = [b for bindings in ports.values() if bindings for b in bindings]
+    assert bound == [{"HostIp": "127.0.0.1", "HostPort": str(port)}]
+    args = json.loads(host.check_output("docker inspect --format '{{json .Args}}' %s", cid))
+    assert "-config.file=%s" % mount in args

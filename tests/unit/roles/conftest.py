@@ -16,17 +16,31 @@ def render_role_template():
     def _render(role, template, **overrides):
         role_dir = ROOT / "roles" / role
         # Role files are trusted templates (ansible-core 2.19 only templates trusted strings).
-        variables = dict((k, trust_as_template(v) if isinstance(v, str) else v) for k, v in
-                         (yaml.safe_load((role_dir / "defaults" / "main.yml").read_text()) or {}).items())
+        variables = {}
+        for source in ("defaults", "vars"):
+            path = role_dir / source / "main.yml"
+            if path.is_file():
+                variables.update(_trusted(yaml.safe_load(path.read_text()) or {}, trust_as_template))
         variables.update(overrides)
         variables.setdefault("ansible_managed", "Ansible managed")
         templar = Templar(loader=DataLoader(), variables=variables)
         # Resolve templated defaults first (they refer to shared lgtm_* knobs), like Ansible does lazily.
         resolved = {}
         for key, value in variables.items():
-            resolved[key] = templar.template(value) if isinstance(value, str) else value
+            resolved[key] = templar.template(value) if isinstance(value, (str, dict, list)) else value
         templar = Templar(loader=DataLoader(), variables=dict(variables, **resolved))
         source = trust_as_template((role_dir / "templates" / template).read_text())
         return templar.template(source), resolved
 
     return _render
+
+
+def _trusted(value, trust):
+    """Mark every string of role data as a trusted template, recursively."""
+    if isinstance(value, str):
+        return trust(value)
+    if isinstance(value, dict):
+        return dict((k, _trusted(v, trust)) for k, v in value.items())
+    if isinstance(value, list):
+        return [_trusted(v, trust) for v in value]
+    return value
