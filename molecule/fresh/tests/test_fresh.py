@@ -15,7 +15,7 @@ import pytest
 PROJECT = "lgtm-molecule-fresh"
 PROJECT_DIR = os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "fresh-project")
 EXPORTERS_DIR = os.path.join(PROJECT_DIR, "observability", "exporters")
-SECRETS = ("lgtm-fresh-exporter-pw", "lgtm-fresh-redis-pw")
+SECRETS = ("lgtm-fresh-exporter-pw", "lgtm-fresh-redis-pw", "lgtm-fresh-grafana-pw")
 
 
 def _containers(host):
@@ -49,7 +49,8 @@ def test_fragment_is_valid_and_free_of_secrets(host):
 
 def test_every_container_runs(host):
     containers = _containers(host)
-    assert set(containers) == {"mysql", "redis", "mysqld-exporter", "redis-exporter", "tempo", "loki", "mimir"}
+    assert set(containers) == {"mysql", "redis", "mysqld-exporter", "redis-exporter", "tempo", "loki", "mimir",
+                               "grafana"}
     assert {c["State"] for c in containers.values()} == {"running"}
 
 
@@ -61,7 +62,7 @@ def test_exporter_ports_are_on_loopback_only(host):
 
 
 def test_no_secret_in_process_arguments_or_environment(host):
-    for name in ("mysqld-exporter", "redis-exporter"):
+    for name in ("mysqld-exporter", "redis-exporter", "grafana"):
         cid = _containers(host)[name]["ID"]
         config = host.check_output("docker inspect --format '{{json .Config}} {{json .Args}}' %s", cid)
         for secret in SECRETS:
@@ -112,3 +113,23 @@ def test_storage_component_is_orchestrated(host, name, port, mount, data):
     assert bound == [{"HostIp": "127.0.0.1", "HostPort": str(port)}]
     args = json.loads(host.check_output("docker inspect --format '{{json .Args}}' %s", cid))
     assert "-config.file=%s" % mount in args
+
+
+def test_grafana_is_orchestrated_with_its_secret_and_provisioning(host):
+    """Orchestration only (stand-in): the password reaches the container as a 0600 secret file owned by
+    Grafana's uid, never as an environment value, and the provisioning is mounted read-only."""
+    grafana_dir = os.path.join(PROJECT_DIR, "observability", "grafana")
+    secret = host.file(os.path.join(grafana_dir, "admin_password"))
+    assert secret.mode == 0o600 and secret.uid == 472 and secret.content_string == SECRETS[2]
+    for path in ("compose.yaml", "provisioning/datasources/lgtm.yaml", "provisioning/dashboards/lgtm.yaml"):
+        assert SECRETS[2] not in host.file(os.path.join(grafana_dir, path)).content_string
+    assert host.file(os.path.join(grafana_dir, "dashboards", "lgtm", "service-red.json")).exists
+    cid = _containers(host)["grafana"]["ID"]
+    env = json.loads(host.check_output("docker inspect --format '{{json .Config.Env}}' %s", cid))
+    assert "GF_SECURITY_ADMIN_PASSWORD__FILE=/run/secrets/grafana_admin_password" in env
+    assert not any(item.startswith("GF_SECURITY_ADMIN_PASSWORD=") for item in env)
+    mounts = {m["Destination"]: m for m in json.loads(host.check_output("docker inspect --format '{{json .Mounts}}' %s", cid))}
+    assert mounts["/run/secrets/grafana_admin_password"]["Source"] == secret.path
+    assert mounts["/etc/grafana/provisioning"]["RW"] is False
+    ports = json.loads(host.check_output("docker inspect --format '{{json .NetworkSettings.Ports}}' %s", cid))
+    assert [b for bs in ports.values() if bs for b in bs] == [{"HostIp": "127.0.0.1", "HostPort": "13000"}]

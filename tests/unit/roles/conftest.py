@@ -3,7 +3,6 @@
 from pathlib import Path
 
 import pytest
-import yaml
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -17,10 +16,12 @@ def render_role_template():
         role_dir = ROOT / "roles" / role
         # Role files are trusted templates (ansible-core 2.19 only templates trusted strings).
         variables = {}
+        loader = DataLoader()
         for source in ("defaults", "vars"):
             path = role_dir / source / "main.yml"
             if path.is_file():
-                variables.update(_trusted(yaml.safe_load(path.read_text()) or {}, trust_as_template))
+                # Like Ansible: role files are trusted templates, except what they mark !unsafe.
+                variables.update(loader.load_from_file(str(path), trusted_as_template=True) or {})
         variables.update(overrides)
         variables.setdefault("ansible_managed", "Ansible managed")
         templar = Templar(loader=DataLoader(), variables=variables)
@@ -33,14 +34,3 @@ def render_role_template():
         return templar.template(source), resolved
 
     return _render
-
-
-def _trusted(value, trust):
-    """Mark every string of role data as a trusted template, recursively."""
-    if isinstance(value, str):
-        return trust(value)
-    if isinstance(value, dict):
-        return dict((k, _trusted(v, trust)) for k, v in value.items())
-    if isinstance(value, list):
-        return [_trusted(v, trust) for v in value]
-    return value
