@@ -50,7 +50,7 @@ def test_fragment_is_valid_and_free_of_secrets(host):
 def test_every_container_runs(host):
     containers = _containers(host)
     assert set(containers) == {"mysql", "redis", "mysqld-exporter", "redis-exporter", "tempo", "loki", "mimir",
-                               "grafana"}
+                               "grafana", "alloy"}
     assert {c["State"] for c in containers.values()} == {"running"}
 
 
@@ -133,3 +133,25 @@ def test_grafana_is_orchestrated_with_its_secret_and_provisioning(host):
     assert mounts["/etc/grafana/provisioning"]["RW"] is False
     ports = json.loads(host.check_output("docker inspect --format '{{json .NetworkSettings.Ports}}' %s", cid))
     assert [b for bs in ports.values() if bs for b in bs] == [{"HostIp": "127.0.0.1", "HostPort": "13000"}]
+
+
+def test_alloy_config_is_checked_and_alloy_is_orchestrated(host):
+    """The config was built and checked by the collection's parser (that part is real); the container is a
+    stand-in here, so only its orchestration is proven: config and socket mounted read-only, loopback ports."""
+    import sys
+
+    sys.path.insert(0, os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "collections"))
+    from ansible_collections.lgtm.stack.plugins.module_utils import alloy as A
+
+    text = host.file(os.path.join(PROJECT_DIR, "observability", "alloy", "config.alloy")).content_string
+    comps = A.validate(text).components()
+    jobs = sorted(A.body_values(n)[0]["job_name"] for (name, _), n in comps.items() if name == "prometheus.scrape")
+    assert jobs == ["alloy", "grafana", "loki", "mimir", "mysqld-exporter", "redis-exporter", "tempo"]
+    assert 'com.docker.compose.project=lgtm-molecule-fresh' in text
+    cid = _containers(host)["alloy"]["ID"]
+    mounts = {m["Destination"]: m for m in json.loads(host.check_output("docker inspect --format '{{json .Mounts}}' %s", cid))}
+    assert mounts["/var/run/docker.sock"]["RW"] is False and mounts["/etc/alloy/config.alloy"]["RW"] is False
+    ports = json.loads(host.check_output("docker inspect --format '{{json .NetworkSettings.Ports}}' %s", cid))
+    bound = sorted(b["HostPort"] for bs in ports.values() if bs for b in bs if b["HostIp"] == "127.0.0.1")
+    assert bound == ["14317", "14318", "22345"]
+    assert all(b["HostIp"] == "127.0.0.1" for bs in ports.values() if bs for b in bs)
