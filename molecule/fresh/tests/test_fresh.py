@@ -19,7 +19,7 @@ SECRETS = ("lgtm-fresh-exporter-pw", "lgtm-fresh-redis-pw", "lgtm-fresh-grafana-
 
 
 def _containers(host):
-    text = host.check_output("docker compose -p %s ps --all --format json", PROJECT).strip()
+    text = host.check_output("docker compose -p %s ps --all --format json", PROJECT).strip()  # by project name
     rows = json.loads(text) if text.startswith("[") else [json.loads(line) for line in text.splitlines() if line]
     return {row["Service"]: row for row in rows}
 
@@ -39,7 +39,9 @@ def test_fragment_is_valid_and_free_of_secrets(host):
     assert fragment.mode == 0o644
     for secret in SECRETS:
         assert secret not in fragment.content_string
-    model = json.loads(host.check_output("docker compose --project-directory %s config --format json", PROJECT_DIR))
+    model = json.loads(host.check_output(
+        "docker compose --project-directory %s -f %s/compose.yaml -f %s/observability/compose.yaml config --format json",
+        PROJECT_DIR, PROJECT_DIR, PROJECT_DIR))
     assert {"mysql", "redis", "mysqld-exporter", "redis-exporter"} <= set(model["services"])
     for name in ("mysqld-exporter", "redis-exporter"):
         svc = model["services"][name]
@@ -155,3 +157,11 @@ def test_alloy_config_is_checked_and_alloy_is_orchestrated(host):
     bound = sorted(b["HostPort"] for bs in ports.values() if bs for b in bs if b["HostIp"] == "127.0.0.1")
     assert bound == ["14317", "14318", "22345"]
     assert all(b["HostIp"] == "127.0.0.1" for bs in ports.values() if bs for b in bs)
+
+
+def test_stack_compose_file_includes_every_fragment(host):
+    stack = host.file(os.path.join(PROJECT_DIR, "observability", "compose.yaml"))
+    assert stack.mode == 0o644
+    included = [line.strip()[2:] for line in stack.content_string.splitlines() if line.strip().startswith("- ")]
+    assert included == [os.path.join(PROJECT_DIR, "observability", c, "compose.yaml")
+                        for c in ("alloy", "tempo", "loki", "mimir", "grafana", "exporters")]
