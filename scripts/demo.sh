@@ -41,11 +41,11 @@ if [ "$mode" = auto ] || [ "$mode" = upstream ]; then
     cat >&2 <<BANNER
 
   *** This machine cannot pull container images ($probe: ${pull_err##*: }). ***
-  Running with ORCHESTRATION-ONLY stand-ins (lgtm-test/standin-*): containers
-  are created, wired, mounted and restarted as for real, but the stand-ins are
-  not Grafana, Loki, Tempo, Mimir or Alloy, so this run shows nothing about
-  telemetry, config acceptance or correlation. On a machine that can pull,
-  run LGTM_IMAGES=upstream ./scripts/demo.sh for the real stack.
+  Any Grafana, Loki, Tempo, Mimir or Alloy container this run starts is an
+  ORCHESTRATION-ONLY stand-in (lgtm-test/standin-*): it shows that containers
+  are created, mounted and restarted correctly, and nothing about telemetry,
+  config acceptance or correlation. On a machine that can pull, run
+  LGTM_IMAGES=upstream ./scripts/demo.sh for the real stack.
 
 BANNER
   fi
