@@ -52,7 +52,7 @@ build_collection() {
 }
 
 docs_render() {
-  # Every role's argument specs, every module's and every filter's documentation must render.
+  # Every role's argument specs, every module's, filter's and test's documentation must render.
   local role module rc=0
   for role in roles/*/; do
     role=$(basename "$role")
@@ -67,6 +67,11 @@ docs_render() {
     [ -e "$filter" ] || continue
     filter=$(basename "$filter" .yml)
     ansible-doc -t filter "lgtm.stack.$filter" >/dev/null || { echo "ansible-doc -t filter lgtm.stack.$filter failed" >&2; rc=1; }
+  done
+  for test_plugin in plugins/test/*.yml; do
+    [ -e "$test_plugin" ] || continue
+    test_plugin=$(basename "$test_plugin" .yml)
+    ansible-doc -t test "lgtm.stack.$test_plugin" >/dev/null || { echo "ansible-doc -t test lgtm.stack.$test_plugin failed" >&2; rc=1; }
   done
   return $rc
 }

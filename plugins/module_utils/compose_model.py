@@ -123,8 +123,6 @@ def normalize_port(entry, path=None):
         out["published"] = match.group("published")
     if match.group("ip"):
         out["host_ip"] = match.group("ip").strip("[]")
-    if not match.group("published") and match.group("ip") is None and ":" not in text:
-        out.pop("published", None)
     return out
 
 
