@@ -495,6 +495,8 @@ class Planner(object):
             "datasource_map": datasource_map,
             "loki_retention_period": retention,
             "exporters": self.legacy.get("exporters") or {},
+            # Pipelines Alloy takes over from a legacy collector (secrets already masked by the analysis).
+            "otel_collector": self.legacy.get("otel_collector"),
             "findings": self.findings,
             "summary": dict((s, sum(1 for f in self.findings if f["severity"] == s)) for s in SEVERITIES),
         }

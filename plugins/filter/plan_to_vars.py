@@ -1,0 +1,24 @@
+# -*- coding: utf-8 -*-
+# Copyright: lgtm.stack developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filter wrapper over module_utils/plan_vars.py (documented in plan_to_vars.yml)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.lgtm.stack.plugins.module_utils.plan_vars import plan_to_vars as _plan_to_vars
+
+
+def plan_to_vars(plan):
+    if not isinstance(plan, dict) or "service_names" not in plan:
+        raise AnsibleFilterError("plan_to_vars expects the 'plan' returned by lgtm.stack.migration_plan")
+    variables, requires = _plan_to_vars(plan)
+    return {"vars": variables, "requires": requires}
+
+
+class FilterModule(object):
+    def filters(self):
+        return {"plan_to_vars": plan_to_vars}

@@ -1,0 +1,104 @@
+"""Every role rendered from a plan built on a legacy fixture, through the one mapping (plan_to_vars)."""
+
+import json
+
+import pytest
+import yaml
+
+from ansible_collections.lgtm.stack.plugins.filter.alloy_config import alloy_config
+from ansible_collections.lgtm.stack.plugins.filter.plan_to_vars import plan_to_vars
+from ansible_collections.lgtm.stack.plugins.module_utils import alloy as A
+from ansible_collections.lgtm.stack.plugins.module_utils import legacy as L
+from ansible_collections.lgtm.stack.plugins.module_utils.plan import build_plan
+from tests.unit.conftest import EXAMPLE, PROJECTS
+
+FIXTURES = {"example": EXAMPLE, "otel-collector": PROJECTS / "otel-collector", "jaeger-split": PROJECTS / "jaeger-split",
+            "grafana-promtail": PROJECTS / "grafana-promtail", "host-apps": PROJECTS / "host-apps",
+            "partial-lgtm": PROJECTS / "partial-lgtm"}
+
+
+def plan_vars(name):
+    plan = build_plan(L.analyse_project(str(FIXTURES[name])))
+    mapped = plan_to_vars(json.loads(json.dumps(plan)))
+    return plan, mapped["vars"], mapped["requires"]
+
+
+def alloy_of(render, variables):
+    _, resolved = render("alloy", "compose.yaml.j2", lgtm_project_dir="/srv/p", **variables)
+    built = alloy_config(resolved["__lgtm_alloy_spec"])
+    return built, A.validate(built["alloy"]).components()
+
+
+@pytest.mark.parametrize("name", sorted(FIXTURES))
+def test_every_fixture_renders_a_checked_alloy_config(render_role_template, name):
+    plan, variables, _ = plan_vars(name)
+    built, comps = alloy_of(render_role_template, variables)
+    jobs = {A.body_values(n)[0]["job_name"] for (kind, _), n in comps.items() if kind == "prometheus.scrape"}
+    carried = {j["job_name"] for j in plan["scrape_jobs"] if j["action"] == "carry"}
+    assert carried <= jobs, "every carried legacy job keeps its name"
+    assert {"alloy", "tempo", "loki", "mimir", "grafana"} <= jobs
+    assert (("otelcol.receiver.jaeger", "default") in comps) == bool(plan["jaeger_receivers"])
+    source, _ = A.body_values(comps[("loki.source.docker", "containers")])
+    assert source["labels"]["service_namespace"] == plan["service_namespace"]
+    _, docker = A.body_values(comps[("discovery.docker", "containers")])
+    assert A.body_values(docker["filter"][0])[0]["values"] == ["com.docker.compose.project=%s" % plan["project_name"]]
+
+
+def test_example_mapping(render_role_template):
+    plan, variables, requires = plan_vars("example")
+    assert variables["lgtm_alloy_jaeger_receivers"] == ["thrift_compact"]
+    assert variables["lgtm_alloy_host_gateway"] is True
+    assert variables["lgtm_loki_retention_period"] == "168h"
+    assert (variables["lgtm_exporters_mysqld_host"], variables["lgtm_exporters_mysqld_port"],
+            variables["lgtm_exporters_mysqld_user"]) == ("mysql", 3306, "exporter")
+    assert variables["lgtm_exporters_redis_address"] == "redis://redis:6379"
+    assert requires == ["lgtm_exporters_mysqld_password"]
+    # The legacy jobs "mysql" and "redis" already scrape the new exporters: no second job for them.
+    assert variables["lgtm_alloy_scrape_exporters"] == []
+    compose = yaml.safe_load(render_role_template("alloy", "compose.yaml.j2", lgtm_project_dir="/srv/p", **variables)[0])
+    svc = compose["services"]["alloy"]
+    assert "127.0.0.1:6831:6831/udp" in svc["ports"] and svc["extra_hosts"] == ["host.docker.internal:host-gateway"]
+    loki = yaml.safe_load(render_role_template("loki", "loki.yaml.j2", lgtm_project_dir="/srv/p", **variables)[0])
+    assert loki["limits_config"]["retention_period"] == "168h"
+    exporters = yaml.safe_load(render_role_template(
+        "exporters", "compose.yaml.j2", lgtm_project_dir="/srv/p", lgtm_exporters_mysqld_password="x", **variables)[0])
+    assert set(exporters["services"]) == {"mysqld-exporter", "redis-exporter"}
+    assert exporters["networks"] == {"lgtm": {"name": "lgtm"}}
+    my_cnf = render_role_template("exporters", "mysqld-exporter.my.cnf.j2", lgtm_project_dir="/srv/p",
+                                  lgtm_exporters_mysqld_password="x", **variables)[0]
+    assert "host = mysql" in my_cnf and "user = exporter" in my_cnf
+
+
+def test_renamed_alloy_flows_to_every_role(render_role_template):
+    _, variables, _ = plan_vars("partial-lgtm")
+    assert variables["lgtm_alloy_service_name"] == "lgtm-alloy"
+    compose = yaml.safe_load(render_role_template("alloy", "compose.yaml.j2", lgtm_project_dir="/srv/p", **variables)[0])
+    assert list(compose["services"]) == ["lgtm-alloy"]
+    assert variables["lgtm_exporters_mysqld_enabled"] is False and variables["lgtm_exporters_redis_enabled"] is False
+
+
+def test_collector_pipelines_and_grafana_urls(render_role_template):
+    _, variables, _ = plan_vars("otel-collector")
+    built, comps = alloy_of(render_role_template, variables)
+    _, blocks = A.body_values(comps[("otelcol.receiver.otlp", "default")])
+    traces = A.body_values(blocks["output"][0])[0]["traces"]
+    assert [t.text for t in traces] == ["otelcol.processor.memory_limiter.legacy_memory_limiter.input"]
+    assert [u["component"] for u in built["unconverted"]] == ["hostmetrics"]
+    ds = yaml.safe_load(render_role_template("grafana", "datasources.yaml.j2", lgtm_project_dir="/srv/p", **variables)[0])
+    assert {d["uid"]: d["url"] for d in ds["datasources"]} == {
+        "mimir": "http://mimir:9009/prometheus", "tempo": "http://tempo:3200", "loki": "http://loki:3100"}
+    tempo = yaml.safe_load(render_role_template("tempo", "tempo.yaml.j2", lgtm_project_dir="/srv/p", **variables)[0])
+    assert tempo["metrics_generator"]["storage"]["remote_write"][0]["url"] == "http://mimir:9009/api/v1/push"
+
+
+def test_jaeger_split_needs_the_redis_password_and_keeps_carried_exporter_jobs():
+    _, variables, requires = plan_vars("jaeger-split")
+    assert requires == ["lgtm_exporters_mysqld_password", "lgtm_exporters_redis_password"]
+    assert variables["lgtm_exporters_mysqld_host"] == "db"
+    assert variables["lgtm_alloy_jaeger_receivers"] == ["thrift_http"]
+    assert variables["lgtm_alloy_scrape_exporters"] == [], "jobs mysqld and redis are carried with new targets"
+
+
+def test_bad_input():
+    with pytest.raises(Exception, match="expects the 'plan'"):
+        plan_to_vars({"legacy": 1})
