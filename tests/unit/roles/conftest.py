@@ -9,6 +9,7 @@ ROOT = Path(__file__).resolve().parents[3]
 
 @pytest.fixture
 def render_role_template():
+    from ansible.errors import AnsibleUndefinedVariable
     from ansible.parsing.dataloader import DataLoader
     from ansible.template import Templar, trust_as_template
 
@@ -28,7 +29,10 @@ def render_role_template():
         # Resolve templated defaults first (they refer to shared lgtm_* knobs), like Ansible does lazily.
         resolved = {}
         for key, value in variables.items():
-            resolved[key] = templar.template(value) if isinstance(value, (str, dict, list)) else value
+            try:
+                resolved[key] = templar.template(value) if isinstance(value, (str, dict, list)) else value
+            except AnsibleUndefinedVariable:
+                continue  # needs a fact set at run time (like Ansible, only an error where it is used)
         templar = Templar(loader=DataLoader(), variables=dict(variables, **resolved))
         source = trust_as_template((role_dir / "templates" / template).read_text())
         return templar.template(source), resolved

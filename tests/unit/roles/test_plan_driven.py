@@ -102,3 +102,33 @@ def test_jaeger_split_needs_the_redis_password_and_keeps_carried_exporter_jobs()
 def test_bad_input():
     with pytest.raises(Exception, match="expects the 'plan'"):
         plan_to_vars({"legacy": 1})
+
+
+@pytest.mark.parametrize("name", sorted(FIXTURES))
+def test_every_template_renders_from_the_plan(render_role_template, name):
+    """Each role's templates, fed only by plan_to_vars, render to valid YAML with the plan's identity."""
+    plan, variables, _ = plan_vars(name)
+    secrets = {"lgtm_exporters_mysqld_password": "x", "lgtm_exporters_redis_password": "y"}
+    templates = {"tempo": ["tempo.yaml.j2", "compose.yaml.j2"], "loki": ["loki.yaml.j2", "compose.yaml.j2"],
+                 "mimir": ["mimir.yaml.j2", "compose.yaml.j2"], "alloy": ["compose.yaml.j2"],
+                 "grafana": ["datasources.yaml.j2", "dashboards.yaml.j2", "compose.yaml.j2"],
+                 "exporters": ["compose.yaml.j2", "mysqld-exporter.my.cnf.j2"], "stack": ["compose.yaml.j2"]}
+    for role, names in templates.items():
+        for template in names:
+            text, resolved = render_role_template(role, template, lgtm_project_dir="/srv/p", **dict(variables, **secrets))
+            if template.endswith(".cnf.j2"):
+                assert "[client]" in text
+                continue
+            doc = yaml.safe_load(text)
+            assert isinstance(doc, dict), (role, template)
+            if template == "compose.yaml.j2" and role != "stack":
+                assert list(doc["networks"]) == [plan["network"]], (role, template)
+                for svc in doc["services"].values():
+                    assert all(p.startswith(plan["bind_address"] + ":") for p in svc.get("ports", []))
+    mimir = yaml.safe_load(render_role_template("mimir", "mimir.yaml.j2", lgtm_project_dir="/srv/p", **variables)[0])
+    assert mimir["limits"]["max_global_exemplars_per_user"] > 0 and mimir["ingest_storage"] == {"enabled": False}
+    stack, _ = render_role_template("stack", "compose.yaml.j2", lgtm_project_dir="/srv/p", **variables)
+    included = [line.strip()[2:] for line in stack.splitlines() if line.strip().startswith("- ")]
+    expected = ["alloy", "tempo", "loki", "mimir", "grafana"] + (
+        ["exporters"] if variables["lgtm_exporters_mysqld_enabled"] or variables["lgtm_exporters_redis_enabled"] else [])
+    assert included == ["/srv/p/observability/%s/compose.yaml" % c for c in expected]
