@@ -167,16 +167,14 @@ def _require_mounted(component, svc_name, container_path, host_path, warnings):
     return True
 
 
+_AUTH_SECRETS = ("password", "bearer_token", "credentials", "client_secret")
+
+
 def _redact_auth(config):
     """Mask passwords and bearer tokens inside scrape configs / client configs."""
     if isinstance(config, dict):
-        out = type(config)() if not hasattr(config, "line_of") else {}
-        for key, value in config.items():
-            if key in ("password", "bearer_token", "credentials", "client_secret") and isinstance(value, str):
-                out[key] = MASK
-            else:
-                out[key] = _redact_auth(value)
-        return out
+        return dict((key, MASK if key in _AUTH_SECRETS and isinstance(value, str) else _redact_auth(value))
+                    for key, value in config.items())
     if isinstance(config, list):
         return [_redact_auth(v) for v in config]
     return config
@@ -593,10 +591,9 @@ def analyse_project(project_dir, compose_files=None, env_files=None, run_command
         services = by_component.get(component) or []
         if services:
             legacy[component] = analyser(project, services[0], project.services[services[0]], warnings)
-            for extra in services[1:]:
+            if len(services) > 1:
                 warnings.append("more than one %s service (%s); only %s is analysed" % (
                     component, ", ".join(services), services[0]))
-                break
     for name in by_component.get("mysqld_exporter", []):
         legacy["exporters"]["mysqld_exporter"].append(analyse_mysqld_exporter(project, name, project.services[name], warnings))
     for name in by_component.get("redis_exporter", []):

@@ -142,7 +142,6 @@ def convert(collector, targets=None, label_prefix="legacy", header=None):
     targets = dict(DEFAULT_TARGETS, **(targets or {}))
     receivers = collector.get("receivers") or {}
     processors = collector.get("processors") or {}
-    exporters = collector.get("exporters") or {}
     pipelines = collector.get("pipelines") or ((collector.get("service") or {}).get("pipelines")) or {}
     unconverted, notes, dropped = [], [], []
     blocks = {}  # (block name, label) -> Block (insertion ordered)

@@ -71,7 +71,7 @@ class Planner(object):
             else:
                 keep.append(name)
         kept = set(keep)
-        for component, default in sorted(DEFAULT_SERVICE_NAMES.items()):
+        for component in sorted(DEFAULT_SERVICE_NAMES):
             wanted = self.names[component]
             if wanted in kept:
                 svc = self.services[wanted]
