@@ -166,3 +166,290 @@ def redact_text(text):
             line = "%s%s%s%s\n" % (match.group(1), match.group(2), match.group(3), MASK)
         out.append(mask_userinfo(line))
     return "".join(out)
+
+
+# ---------------------------------------------------------------------------- service edits
+
+
+def _env_keys(env):
+    if isinstance(env, dict):
+        return list(env.keys())
+    return [str(item).split("=", 1)[0] for item in env or []]
+
+
+def _env_set(env, key, value):
+    """Set KEY in a mapping or `KEY=value` list environment. Returns True when something changed."""
+    if isinstance(env, dict):
+        if key in env and str(env[key]) == value:
+            return False
+        env[key] = value
+        return True
+    for index, item in enumerate(env):
+        name, _sep, current = str(item).partition("=")
+        if name == key:
+            if current == value:
+                return False
+            env[index] = "%s=%s" % (key, value)
+            return True
+    env.append("%s=%s" % (key, value))
+    return True
+
+
+def _env_remove(env, key):
+    if isinstance(env, dict):
+        if key in env:
+            _pop(env, key)
+            return True
+        return False
+    for index in range(len(env) - 1, -1, -1):
+        if str(env[index]).split("=", 1)[0] == key:
+            _pop(env, index)
+            return True
+    return False
+
+
+def _own_keys(mapping):
+    """Keys written in this mapping (ruamel's keys() also yields those merged in with `<<:`)."""
+    if hasattr(mapping, "non_merged_items"):
+        return [k for k, _v in mapping.non_merged_items()]
+    return list(mapping.keys())
+
+
+def _comment_slot(container, key):
+    """(container, key, position) holding the comment printed after an entry (deepest last node of a block)."""
+    value = container[key]
+    if isinstance(value, (CommentedMap, CommentedSeq)) and len(value) and not value.fa.flow_style() and \
+            (not isinstance(value, CommentedMap) or _own_keys(value)):
+        last = _own_keys(value)[-1] if isinstance(value, CommentedMap) else len(value) - 1
+        return _comment_slot(value, last)
+    return container, key, 2 if isinstance(container, CommentedMap) else 0
+
+
+def _pop(container, key):
+    """Delete a map key or sequence index; the blank lines and comments printed after the last entry are kept
+    (ruamel stores them on the entry itself) by handing them to the entry before it."""
+    if not hasattr(container, "ca"):
+        del container[key]
+        return
+    keys = _own_keys(container) if isinstance(container, CommentedMap) else list(range(len(container)))
+    index = keys.index(key)
+    slot_container, slot_key, position = _comment_slot(container, key)
+    items = getattr(slot_container, "ca").items.get(slot_key)
+    comment = items[position] if items and len(items) > position else None
+    del container[key]
+    if comment is not None and index == len(keys) - 1 and index > 0:
+        previous = keys[index - 1]
+        target, target_key, target_position = _comment_slot(container, previous)
+        slots = target.ca.items.setdefault(target_key, [None, None, None, None])
+        if slots[target_position] is None:
+            slots[target_position] = comment
+
+
+def _drop_refs(svc, key, names):
+    """Remove entries naming `names` from a list or mapping key (depends_on, links). Returns removed names."""
+    value = svc.get(key)
+    if isinstance(value, dict):
+        doomed = [n for n in value if n in names]
+        indexes = []
+    elif isinstance(value, list):
+        indexes = [i for i, item in enumerate(value) if str(item).split(":", 1)[0] in names]
+        doomed = [str(value[i]).split(":", 1)[0] for i in indexes]
+    else:
+        return []
+    if not doomed:
+        return []
+    if len(doomed) == len(value):
+        _pop(svc, key)  # the whole key goes, with the comments after it kept
+    elif isinstance(value, dict):
+        for name in doomed:
+            _pop(value, name)
+    else:
+        for index in reversed(indexes):
+            _pop(value, index)
+    return sorted(doomed)
+
+
+def _volume_sources(svc):
+    out = set()
+    for vol in svc.get("volumes") or []:
+        if isinstance(vol, str):
+            out.add(vol.split(":", 1)[0])
+        elif isinstance(vol, dict) and vol.get("source"):
+            out.add(str(vol["source"]))
+    return out
+
+
+def edit_services(doc, remove_services=(), remove_volumes=(), services=(), add_missing=True, path=None):
+    """Apply the migration's service edits to a loaded compose document. Returns the list of changes.
+
+    - remove_services: services to drop (those not defined in this file are ignored); `depends_on` and `links`
+      entries of the remaining services that name them are dropped too.
+    - remove_volumes: top-level named volumes to drop, only when no remaining service of this file mounts them.
+    - services: per-service edits (the plan's `rewire` entries): env_set, env_remove, networks_add,
+      depends_on_remove, logging_remove. Services not defined in this file are skipped. With add_missing
+      false, env_set only changes variables the file already defines and networks are only joined where the
+      service already lists networks (for override files).
+    """
+    name = path or "compose"
+    changes = []
+    svcs = doc.get("services")
+    if svcs is not None and not isinstance(svcs, dict):
+        raise InputError(name, "'services' must be a mapping")
+    svcs = svcs if svcs is not None else {}
+    gone = [s for s in remove_services if s in svcs]
+    for service in gone:
+        _pop(svcs, service)
+        changes.append("remove service %s" % service)
+    all_removed = set(remove_services)
+    for service, svc in svcs.items():
+        if not isinstance(svc, dict):
+            raise InputError(name, "service '%s' must be a mapping" % service)
+        for key in ("depends_on", "links"):
+            for dep in _drop_refs(svc, key, all_removed):
+                changes.append("%s: drop %s %s" % (service, key, dep))
+    for edit in services:
+        service = edit.get("service")
+        svc = svcs.get(service)
+        if svc is None:
+            continue
+        env = svc.get("environment")
+        if env is not None and not isinstance(env, (dict, list)):
+            raise InputError(name, "environment of service '%s' must be a mapping or a list" % service)
+        for key in edit.get("env_remove") or []:
+            if env is not None and _env_remove(env, key):
+                changes.append("%s: unset %s" % (service, key))
+        for key, value in sorted((edit.get("env_set") or {}).items()):
+            present = env is not None and key in _env_keys(env)
+            if not present and not add_missing:
+                continue
+            if env is None:
+                env = CommentedMap()
+                svc["environment"] = env
+            if _env_set(env, key, str(value)):
+                changes.append("%s: set %s" % (service, key))
+        for dep in _drop_refs(svc, "depends_on", set(edit.get("depends_on_remove") or [])):
+            changes.append("%s: drop depends_on %s" % (service, dep))
+        if edit.get("logging_remove") and "logging" in svc:
+            _pop(svc, "logging")
+            changes.append("%s: remove logging (Alloy reads container logs)" % service)
+        wanted = [n for n in edit.get("networks_add") or []]
+        if wanted and "network_mode" not in svc and (add_missing or "networks" in svc):
+            nets = svc.get("networks")
+            if nets is None:
+                # A service without `networks:` is on `default`: keep it there.
+                nets = CommentedSeq(["default"])
+                svc["networks"] = nets
+            for net in wanted:
+                if isinstance(nets, dict):
+                    if net not in nets:
+                        nets[net] = None
+                        changes.append("%s: join network %s" % (service, net))
+                elif isinstance(nets, list):
+                    if net not in nets:
+                        nets.append(net)
+                        changes.append("%s: join network %s" % (service, net))
+                else:
+                    raise InputError(name, "networks of service '%s' must be a list or a mapping" % service)
+    volumes = doc.get("volumes")
+    if isinstance(volumes, dict):
+        used = set()
+        for svc in svcs.values():
+            used |= _volume_sources(svc)
+        for volume in remove_volumes:
+            if volume in volumes and volume not in used:
+                _pop(volumes, volume)
+                changes.append("remove volume %s (the data stays in Docker)" % volume)
+        if len(volumes) == 0 and remove_volumes:
+            del doc["volumes"]
+    return changes
+
+
+def _is_comment_or_blank(line, max_indent):
+    stripped = line.strip()
+    if not stripped:
+        return True
+    return stripped.startswith("#") and len(line) - len(line.lstrip(" ")) <= max_indent
+
+
+def remove_block_entries(text, parent, names, path=None):
+    """Remove whole entries of a top-level block mapping (`services:`, `volumes:`) as text, so that every other
+    byte - blank lines and comments between entries included - stays as written. An entry goes with the comment
+    lines directly above it; the comments and blank lines after it belong to what follows. Returns
+    (new_text, removed_names); entries of a flow-style mapping are left for the round-trip pass."""
+    doc = load(text, path)
+    mapping = doc.get(parent)
+    if not isinstance(mapping, CommentedMap) or mapping.fa.flow_style() or not names:
+        return text, []
+    lines = text.splitlines(True)
+    top_keys = list(doc.keys())
+    after_parent = top_keys[top_keys.index(parent) + 1] if top_keys.index(parent) + 1 < len(top_keys) else None
+    parent_end = doc.lc.key(after_parent)[0] if after_parent is not None else len(lines)
+    keys = list(mapping.keys())
+    spans = []
+    for index, name in enumerate(keys):
+        if name not in names:
+            continue
+        start, col = mapping.lc.key(name)
+        end = mapping.lc.key(keys[index + 1])[0] if index + 1 < len(keys) else parent_end
+        while end > start + 1 and _is_comment_or_blank(lines[end - 1], col):
+            end -= 1
+        while start > 0 and lines[start - 1].strip().startswith("#") and \
+                len(lines[start - 1]) - len(lines[start - 1].lstrip(" ")) == col:
+            start -= 1
+        spans.append((start, end, name))
+    removed = []
+    for start, end, name in reversed(spans):
+        # Do not leave two blank lines where the entry was.
+        if start > 0 and not lines[start - 1].strip() and end < len(lines) and not lines[end].strip():
+            end += 1
+        del lines[start:end]
+        removed.append(name)
+    new_text = "".join(lines)
+    check = load(new_text, path).get(parent)
+    if check is None and len(removed) == len(keys):
+        return new_text, sorted(removed)
+    if not isinstance(check, dict) or any(n in check for n in removed) or len(check) != len(keys) - len(removed):
+        return text, []  # unexpected layout: let the round-trip pass do it
+    return new_text, sorted(removed)
+
+
+def edit_compose(text, path=None, remove_services=(), remove_volumes=(), services=(), add_missing=True,
+                 include=(), exclude=()):
+    """Return (new_text, changes) for all the edits of one compose file. Whole services go as text (see
+    remove_block_entries); the other edits go through ruamel round-trip; include lines are then edited as text
+    (see edit_includes)."""
+    doc = load(text, path)
+    present = [s for s in remove_services if s in (doc.get("services") or {})]
+    new_text, gone = remove_block_entries(text, "services", present, path)
+    doc = load(new_text, path) if gone else doc
+    if gone and doc.get("services") is None:
+        doc["services"] = CommentedMap()
+    changes = ["remove service %s" % s for s in present if s in gone]
+    changes += edit_services(doc, remove_services, [], services, add_missing, path)
+    new_text = dump(doc) if len(changes) > len(gone) else new_text
+    # Top-level volumes last: they may only go once no remaining service mounts them.
+    doc = load(new_text, path)
+    used = set()
+    for svc in (doc.get("services") or {}).values():
+        used |= _volume_sources(svc or {})
+    volumes = doc.get("volumes") if isinstance(doc.get("volumes"), dict) else {}
+    doomed = [v for v in remove_volumes if v in volumes and v not in used]
+    vol_text, vol_gone = remove_block_entries(new_text, "volumes", doomed, path)
+    if vol_gone:
+        new_text = vol_text
+        doc = load(new_text, path)
+        if doc.get("volumes") is None and "volumes" in doc:
+            del doc["volumes"]
+            new_text = dump(doc)
+    elif doomed:
+        changes_vol = edit_services(doc, [], doomed, [], add_missing, path)
+        new_text = dump(doc) if changes_vol else new_text
+        vol_gone = [v for v in doomed if "remove volume %s (the data stays in Docker)" % v in changes_vol]
+    changes += ["remove volume %s (the data stays in Docker)" % v for v in doomed if v in vol_gone]
+    new_text, include_changes = edit_includes(new_text, include, exclude, path)
+    after = load(new_text, path)
+    left = [s for s in remove_services if s in (after.get("services") or {})]
+    if left:
+        raise InputError(path or "compose", "could not remove services %s safely; edit them by hand"
+                         % ", ".join(left))
+    return new_text, changes + include_changes

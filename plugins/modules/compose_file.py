@@ -15,8 +15,16 @@ version_added: 0.1.0
 description:
   - Edits a compose file the user wrote without rewriting it - comments, key order, anchors and quoting survive
     (ruamel.yaml round-trip).
-  - Today it manages top-level C(include:) entries; the migration's service edits build on it.
-  - With O(backup), the original is copied next to the file before the edit.
+  - Removes services (and the C(depends_on)/C(links) entries of the remaining services that named them), drops
+    top-level named volumes that no remaining service mounts, rewires services (environment variables set or
+    unset, networks joined, C(depends_on) entries and C(logging) sections removed) and manages top-level
+    C(include:) entries.
+  - Removing a named volume from the file never deletes its data; Docker keeps the volume.
+  - A service that joins a network and had no C(networks:) key also keeps C(default), so it still reaches the
+    services it reached before.
+  - With O(backup), the original is copied next to the file before the edit; with O(backup_dir) it is copied to
+    O(backup_dir)/<path relative to O(project_dir)> instead (kept modes and times; an existing copy is never
+    overwritten, so the first original of a run wins).
   - In diff mode the before and after texts are shown with secret values masked (C(*PASSWORD*), C(*TOKEN*), ...,
     credentials in URLs), so a C(--diff) run never prints the project's secrets.
   - A malformed or unreadable file fails the task with the file and line, and nothing is written.
@@ -37,10 +45,77 @@ options:
     type: list
     elements: str
     default: []
+  remove_services:
+    description: Services to remove. Names this file does not define are ignored.
+    type: list
+    elements: str
+    default: []
+  remove_volumes:
+    description:
+      - Top-level named volumes to remove from the file, when no remaining service of the file mounts them.
+      - The volumes and their data stay in Docker.
+    type: list
+    elements: str
+    default: []
+  services:
+    description:
+      - Per-service edits, in the shape of the C(rewire) entries of M(lgtm.stack.migration_plan)'s plan.
+      - Services this file does not define are skipped.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      service:
+        description: Service name.
+        type: str
+        required: true
+      env_set:
+        description: Environment variables to set (values are written as strings).
+        type: dict
+        default: {}
+      env_remove:
+        description: Environment variables to unset.
+        type: list
+        elements: str
+        default: []
+      networks_add:
+        description: Networks the service joins (they may be defined in an included file).
+        type: list
+        elements: str
+        default: []
+      depends_on_remove:
+        description: C(depends_on) entries to drop.
+        type: list
+        elements: str
+        default: []
+      logging_remove:
+        description: Remove the service's C(logging) section.
+        type: bool
+        default: false
+      notes:
+        description: Free text carried from the plan; ignored.
+        type: list
+        elements: str
+        default: []
+  add_missing:
+    description:
+      - Add variables of O(services[].env_set) that the file does not define yet, and a C(networks:) key to
+        services that have none.
+      - Turn off for override files, so that they only change what they already set.
+    type: bool
+    default: true
   backup:
     description: Copy the file (timestamped, next to it) before changing it.
     type: bool
     default: false
+  backup_dir:
+    description:
+      - Directory that receives a copy of the original file, at its path relative to O(project_dir), before the
+        first change. Created with mode 0700.
+    type: path
+  project_dir:
+    description: Root that O(backup_dir) paths are relative to. Defaults to the directory of O(path).
+    type: path
 requirements:
   - ruamel.yaml on the host the module runs on.
 attributes:
@@ -55,6 +130,22 @@ attributes:
 """
 
 EXAMPLES = r"""
+- name: Take the legacy services out and point the API at Alloy
+  lgtm.stack.compose_file:
+    path: /srv/shop/docker-compose.yml
+    remove_services: [jaeger, prometheus, promtail]
+    remove_volumes: [prometheus-data]
+    services:
+      - service: api
+        env_set:
+          OTEL_EXPORTER_OTLP_ENDPOINT: http://alloy:4318
+        env_remove: [JAEGER_AGENT_HOST]
+        networks_add: [lgtm]
+    include:
+      - observability/compose.yaml
+    backup_dir: /srv/shop/.lgtm-backup/20261125T120000Z
+    project_dir: /srv/shop
+
 - name: Add the stack to the project
   lgtm.stack.compose_file:
     path: /srv/shop/docker-compose.yml
@@ -69,10 +160,10 @@ changes:
   returned: always
   type: list
   elements: str
-  sample: ["include observability/compose.yaml"]
+  sample: ["remove service jaeger", "api: set OTEL_EXPORTER_OTLP_ENDPOINT", "include observability/compose.yaml"]
 backup_file:
   description: Path of the backup copy, when one was made.
-  returned: changed and backup is true
+  returned: changed and backup or backup_dir is set
   type: str
 """
 
@@ -83,9 +174,10 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.lgtm.stack.plugins.module_utils.compose_edit import (
     HAS_RUAMEL,
     RUAMEL_IMPORT_ERROR,
-    edit_includes,
+    edit_compose,
     redact_text,
 )
+from ansible_collections.lgtm.stack.plugins.module_utils.backup import backup_into, write_atomic
 from ansible_collections.lgtm.stack.plugins.module_utils.yamlutil import InputError, read_text
 
 
@@ -95,7 +187,21 @@ def main():
             path=dict(type="path", required=True),
             include=dict(type="list", elements="str", default=[]),
             exclude=dict(type="list", elements="str", default=[]),
+            remove_services=dict(type="list", elements="str", default=[]),
+            remove_volumes=dict(type="list", elements="str", default=[]),
+            services=dict(type="list", elements="dict", default=[], options=dict(
+                service=dict(type="str", required=True),
+                env_set=dict(type="dict", default={}),
+                env_remove=dict(type="list", elements="str", default=[]),
+                networks_add=dict(type="list", elements="str", default=[]),
+                depends_on_remove=dict(type="list", elements="str", default=[]),
+                logging_remove=dict(type="bool", default=False),
+                notes=dict(type="list", elements="str", default=[]),
+            )),
+            add_missing=dict(type="bool", default=True),
             backup=dict(type="bool", default=False),
+            backup_dir=dict(type="path"),
+            project_dir=dict(type="path"),
         ),
         supports_check_mode=True,
     )
@@ -107,7 +213,11 @@ def main():
         module.fail_json(msg="%s: paths both included and excluded: %s" % (path, ", ".join(overlap)))
     try:
         before = read_text(path, "compose file")
-        after, changes = edit_includes(before, module.params["include"], module.params["exclude"], path)
+        after, changes = edit_compose(
+            before, path, remove_services=module.params["remove_services"],
+            remove_volumes=module.params["remove_volumes"], services=module.params["services"],
+            add_missing=module.params["add_missing"], include=module.params["include"],
+            exclude=module.params["exclude"])
     except InputError as exc:
         module.fail_json(msg=str(exc), file=str(exc.path), line=exc.line)
     result = dict(changed=bool(changes), changes=changes)
@@ -115,13 +225,12 @@ def main():
         result["diff"] = dict(before=redact_text(before), after=redact_text(after),
                               before_header=path, after_header=path)
     if changes and not module.check_mode:
-        if module.params["backup"]:
+        if module.params["backup_dir"]:
+            result["backup_file"] = backup_into(path, module.params["backup_dir"],
+                                                module.params["project_dir"] or os.path.dirname(path))
+        elif module.params["backup"]:
             result["backup_file"] = module.backup_local(path)
-        tmp = "%s.lgtm-tmp" % path
-        with open(tmp, "w", encoding="utf-8") as handle:
-            handle.write(after)
-        os.chmod(tmp, os.stat(path).st_mode & 0o7777)
-        module.atomic_move(tmp, path)
+        write_atomic(module, path, after)
     module.exit_json(**result)
 
 
