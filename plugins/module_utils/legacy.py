@@ -603,7 +603,13 @@ def analyse_project(project_dir, compose_files=None, env_files=None, run_command
         for vol in svc.get("volumes") or []:
             if vol.get("type") == "volume" and vol.get("source"):
                 users.setdefault(vol["source"], set()).add(name)
-    for vol_name in sorted(project.model.get("volumes") or {}):
-        legacy["named_volumes"][vol_name] = {"used_by": sorted(users.get(vol_name, ()))}
+    for vol_name, vol in sorted((project.model.get("volumes") or {}).items()):
+        vol = vol if isinstance(vol, dict) else {}
+        legacy["named_volumes"][vol_name] = {
+            "used_by": sorted(users.get(vol_name, ())),
+            # The engine's name: `name:` when set (compose config always resolves it), else <project>_<key>.
+            "name": vol.get("name") or "%s_%s" % (legacy["project_name"], vol_name),
+            "external": bool(vol.get("external")),
+        }
     legacy["apps"] = analyse_apps(project, summaries, legacy["prometheus"])
     return legacy

@@ -189,6 +189,19 @@ class Planner(object):
                              "after the migration that URL no longer answers and `docker logs` shows nothing."
                              % (name, svc.get("logging_url") or "the old Loki"), svc.get("file"), svc.get("line"), name,
                              "Its logging section is removed: Alloy reads container logs from the Docker socket.")
+        # Every kept service joins the shared network: the exporters reach the databases over it, Alloy scrapes
+        # carried targets over it, and apps send OTLP over it.
+        for name, svc in sorted(self.services.items()):
+            if name in removed_names or svc.get("network_mode") or self.network in (svc.get("networks") or []):
+                continue
+            entry = by_service.get(name)
+            if entry is None:
+                entry = {"service": name, "env_set": {}, "env_remove": [], "networks_add": [],
+                         "depends_on_remove": [], "notes": []}
+                rewire.append(entry)
+                by_service[name] = entry
+            if self.network not in entry["networks_add"]:
+                entry["networks_add"].append(self.network)
         for app in self.legacy.get("apps") or []:
             if app["where"] == "host":
                 self.finding("info", "P016", "'%s' runs on the host (scraped at %s): send its OTLP telemetry to "
@@ -222,14 +235,12 @@ class Planner(object):
                                      "Publish it on 127.0.0.1 (\"127.0.0.1:%s:%s\") unless other hosts need it."
                                      % (published, port.get("target")))
         claimed = [
-            {"service": self.names["alloy"], "port": str(self.ports["alloy_otlp_grpc"]), "what": "OTLP gRPC"},
-            {"service": self.names["alloy"], "port": str(self.ports["alloy_otlp_http"]), "what": "OTLP HTTP"},
-            {"service": self.names["alloy"], "port": str(self.ports["alloy_ui"]), "what": "Alloy UI"},
-            {"service": self.names["grafana"], "port": str(self.ports["grafana"]), "what": "Grafana"},
-            {"service": self.names["tempo"], "port": str(self.ports["tempo"]), "what": "Tempo API"},
-            {"service": self.names["loki"], "port": str(self.ports["loki"]), "what": "Loki API"},
-            {"service": self.names["mimir"], "port": str(self.ports["mimir"]), "what": "Mimir API"},
-        ]
+            {"service": self.names[component], "port": str(self.ports[key]), "what": what,
+             "variable": "lgtm_%s_host_port" % key}
+            for key, component, what in (("alloy_otlp_grpc", "alloy", "OTLP gRPC"),
+                                         ("alloy_otlp_http", "alloy", "OTLP HTTP"), ("alloy_ui", "alloy", "Alloy UI"),
+                                         ("grafana", "grafana", "Grafana"), ("tempo", "tempo", "Tempo API"),
+                                         ("loki", "loki", "Loki API"), ("mimir", "mimir", "Mimir API"))]
         for entry in claimed:
             entry["host_ip"] = self.bind
             entry["protocol"] = "tcp"
@@ -237,16 +248,21 @@ class Planner(object):
         for entry in claimed:
             for other in held.get((entry["port"], "tcp"), []):
                 if other["host_ip"] in ("0.0.0.0", "::", self.bind):
-                    conflicts.append({"port": entry["port"], "wanted_by": entry["service"], "held_by": other["service"]})
+                    conflicts.append({"port": entry["port"], "wanted_by": entry["service"], "held_by": other["service"],
+                                      "variable": entry["variable"]})
+            own = set(r["port"] for r in released) | set(p for p, _proto in held)
             for occupied in self.occupied:
-                if str(occupied.get("port")) == entry["port"]:
+                # This project's own containers (legacy ones about to go, kept ones: P009 above) are not strangers.
+                if str(occupied.get("port")) == entry["port"] and entry["port"] not in own:
                     conflicts.append({"port": entry["port"], "wanted_by": entry["service"],
-                                      "held_by": occupied.get("holder") or "another process"})
+                                      "held_by": occupied.get("holder") or "another process",
+                                      "variable": entry["variable"]})
         for conflict in conflicts:
             svc = self.services.get(conflict["held_by"]) or {}
             self.finding("high", "P009", "Port %s is needed by %s but held by %s." % (
                 conflict["port"], conflict["wanted_by"], conflict["held_by"]), svc.get("file"), svc.get("line"),
-                conflict["held_by"], "Free the port or set the stack's port variable for %s." % conflict["wanted_by"])
+                conflict["held_by"] if svc else None,
+                "Free the port, or publish %s elsewhere with %s." % (conflict["wanted_by"], conflict["variable"]))
         return {"released": released, "claimed": claimed, "conflicts": conflicts}
 
     # ------------------------------------------------------------------ volumes and data
@@ -256,8 +272,10 @@ class Planner(object):
         for name, info in sorted((self.legacy.get("named_volumes") or {}).items()):
             users = info.get("used_by") or []
             if users and all(u in removed_names for u in users):
-                volumes.append({"volume": name, "used_by": users, "orphaned": True,
-                                "action": "delete" if self.remove_legacy_data else "keep"})
+                volumes.append({"volume": name, "name": info.get("name") or name, "used_by": users, "orphaned": True,
+                                "external": bool(info.get("external")),
+                                "action": "delete" if self.remove_legacy_data and not info.get("external")
+                                else "keep"})
         binds = []
         for removal in removed:
             svc = self.services[removal["service"]]
@@ -476,6 +494,7 @@ class Planner(object):
         return {
             "project_dir": self.legacy.get("project_dir"),
             "project_name": self.legacy.get("project_name"),
+            "compose_files": list(self.legacy.get("compose_files") or []),
             "service_names": self.names,
             "service_namespace": self.namespace,
             "environment": self.environment,
@@ -493,6 +512,9 @@ class Planner(object):
             "scrape_target_map": target_map,
             "alloy_needs_host_gateway": host_targets,
             "datasource_map": datasource_map,
+            # Where the legacy dashboards are, so that re-runs can carry them again without a new analysis.
+            "dashboard_providers": [dict((k, p.get(k)) for k in ("name", "host_path", "folder", "folders_from_files"))
+                                    for p in (self.legacy.get("grafana") or {}).get("dashboard_providers") or []],
             "loki_retention_period": retention,
             "exporters": self.legacy.get("exporters") or {},
             # Pipelines Alloy takes over from a legacy collector (secrets already masked by the analysis).

@@ -53,6 +53,17 @@ options:
       - The docker CLI used for C(docker compose config).
     type: str
     default: docker
+  probe_ports:
+    description:
+      - TCP ports to try on O(probe_address) (a bind test, nothing is sent). Those that cannot be bound are returned
+        in RV(legacy.ports_in_use), so the plan can tell a port the stack needs from a free one.
+    type: list
+    elements: int
+    default: []
+  probe_address:
+    description: Address the probed ports would be published on.
+    type: str
+    default: 127.0.0.1
 requirements:
   - PyYAML on the host the module runs on.
 extends_documentation_fragment:
@@ -85,6 +96,11 @@ legacy:
   returned: success
   type: dict
   contains:
+    ports_in_use:
+      description: The ports of O(probe_ports) that something already listens on (C(port), C(address), C(holder)).
+      type: list
+      elements: dict
+      sample: [{"port": 3000, "address": "127.0.0.1", "holder": "a process outside this project"}]
     project_dir:
       description: Absolute project directory.
       type: str
@@ -147,12 +163,33 @@ legacy:
       elements: str
 """
 
+import errno
+import socket
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.lgtm.stack.plugins.module_utils.legacy import analyse_project
 from ansible_collections.lgtm.stack.plugins.module_utils.yamlutil import HAS_YAML, YAML_IMPORT_ERROR, InputError
+
+
+def ports_in_use(address, ports):
+    """The ports of `ports` that a listener already holds on `address` (or on every address)."""
+    busy = []
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    for port in sorted(set(ports)):
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        # A listener holds the port even with SO_REUSEADDR; closed connections in TIME_WAIT do not.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((address, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                busy.append({"port": port, "address": address,
+                             "holder": "a process outside this project (another compose project or a host service)"})
+        finally:
+            sock.close()
+    return busy
 
 
 def main():
@@ -162,6 +199,8 @@ def main():
             compose_files=dict(type="list", elements="path", default=[]),
             env_files=dict(type="list", elements="path", default=[]),
             docker_cli=dict(type="str", default="docker"),
+            probe_ports=dict(type="list", elements="int", default=[]),
+            probe_address=dict(type="str", default="127.0.0.1"),
         ),
         supports_check_mode=True,
     )
@@ -183,6 +222,7 @@ def main():
         module.fail_json(msg=str(exc), file=str(exc.path), line=exc.line)
     except Exception as exc:  # noqa: BLE001 - a bug must still read as one
         module.fail_json(msg="legacy_stack_info failed unexpectedly: %s" % exc, exception=traceback.format_exc())
+    legacy["ports_in_use"] = ports_in_use(module.params["probe_address"], module.params["probe_ports"])
     for warning in legacy["warnings"]:
         module.warn(warning)
     module.exit_json(changed=False, legacy=legacy)

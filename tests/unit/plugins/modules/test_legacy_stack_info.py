@@ -77,7 +77,8 @@ def test_example_project(resolver):
     mysqld = legacy["exporters"]["mysqld_exporter"][0]
     assert mysqld["auth"] == "my.cnf" and mysqld["target"] == "mysql:3306" and mysqld["my_cnf"]["user"] == "exporter"
     assert legacy["exporters"]["redis_exporter"][0]["target"] == "redis:6379"
-    assert legacy["named_volumes"]["prometheus-data"] == {"used_by": ["prometheus"]}
+    assert legacy["named_volumes"]["prometheus-data"] == {"used_by": ["prometheus"], "name": "shop_prometheus-data",
+                                                         "external": False}
     assert legacy["warnings"] == []
 
 
@@ -136,7 +137,9 @@ def test_jaeger_split_project(resolver):
     orders = [a for a in legacy["apps"] if a["name"] == "orders"][0]
     assert orders["jaeger_env"] == ["OTEL_EXPORTER_JAEGER_ENDPOINT"]
     assert orders["scrape_jobs"] == [{"job": "orders", "target": "orders:8443", "line": 5}]
-    assert legacy["named_volumes"] == {"es-data": {"used_by": ["elasticsearch"]}, "prom-data": {"used_by": ["prometheus"]}}
+    assert legacy["named_volumes"] == {
+        "es-data": {"used_by": ["elasticsearch"], "name": "jaeger-split_es-data", "external": False},
+        "prom-data": {"used_by": ["prometheus"], "name": "jaeger-split_prom-data", "external": False}}
     assert legacy["services"]["prometheus"]["logging_driver"] == "loki"
     assert legacy["services"]["prometheus"]["logging_url"] == "http://localhost:3100/loki/api/v1/push"
 
@@ -324,3 +327,22 @@ def test_cli_and_raw_agree_on_the_example():
     for name, svc in via_cli["services"].items():
         for key in ("component", "image", "environment", "secret_env", "depends_on", "mounted_files"):
             assert svc[key] == raw["services"][name][key], (name, key)
+
+
+def test_ports_in_use_sees_a_listener_and_not_a_free_port():
+    import socket
+
+    from ansible_collections.lgtm.stack.plugins.modules.legacy_stack_info import ports_in_use
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    busy = listener.getsockname()[1]
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    free = probe.getsockname()[1]
+    probe.close()
+    try:
+        assert [p["port"] for p in ports_in_use("127.0.0.1", [busy, free])] == [busy]
+    finally:
+        listener.close()

@@ -167,11 +167,19 @@ def test_partial_lgtm_plan_renames_the_colliding_service():
 def test_port_conflicts():
     legacy = legacy_of("partial-lgtm")
     plan = build_plan(legacy, occupied_ports=[{"port": 3000, "holder": "a local grafana-server"}])
-    assert plan["ports"]["conflicts"] == [{"port": "3000", "wanted_by": "grafana", "held_by": "a local grafana-server"}]
+    assert plan["ports"]["conflicts"] == [{"port": "3000", "wanted_by": "grafana", "held_by": "a local grafana-server",
+                                           "variable": "lgtm_grafana_host_port"}]
+    assert by_code(plan, "P009")[0]["recommendation"] == \
+        "Free the port, or publish grafana elsewhere with lgtm_grafana_host_port."
+    # A port the project's own legacy service publishes (Tempo's 4317 here) is released by the migration.
+    assert build_plan(legacy, occupied_ports=[{"port": 4317, "holder": "docker-proxy"}])["ports"]["conflicts"] == []
+    plan = build_plan(legacy, ports={"grafana": 3300}, occupied_ports=[{"port": 3300, "holder": "x"}])
+    assert [c["port"] for c in plan["ports"]["conflicts"]] == ["3300"]
     legacy["services"]["redis"]["ports"] = [{"published": "9009", "target": 6379, "protocol": "tcp"}]
-    plan = build_plan(legacy)
-    assert {"port": "9009", "wanted_by": "mimir", "held_by": "redis"} in plan["ports"]["conflicts"]
-    assert by_code(plan, "P009")[0]["severity"] == "high"
+    plan = build_plan(legacy, occupied_ports=[{"port": 9009, "holder": "docker-proxy"}])
+    assert plan["ports"]["conflicts"] == [{"port": "9009", "wanted_by": "mimir", "held_by": "redis",
+                                           "variable": "lgtm_mimir_host_port"}], "reported once, as the kept service"
+    assert by_code(plan, "P009")[0]["severity"] == "high" and by_code(plan, "P009")[0]["file"]
 
 
 @pytest.mark.parametrize("language", ["en", "pt_BR"])
