@@ -52,6 +52,28 @@ BANNER
 fi
 lgtm_say "images: $mode"
 
-lgtm_say "ansible-playbook migrate.yml -e lgtm_migrate_project_dir=$project $*"
-ansible-playbook migrate.yml -e "lgtm_migrate_project_dir=$project" "$@"
+extra=()
+if [ "$mode" = standin ]; then
+  # The example's own images (mysql, redis, the Go API's build, Jaeger, Prometheus...) cannot be pulled either:
+  # an override file runs each legacy service from a local image (real MariaDB, Redis, Prometheus and
+  # exporters; stand-ins for the rest), and the stack's components get the stand-in images.
+  if [ ! -f "$project/docker-compose.override.yml" ] && [ ! -d "$project/observability" ]; then
+    python3 -m tests.harness.dockerhost legacy-override --mode local >"$project/docker-compose.override.yml"
+  fi
+  python3 -m tests.harness.dockerhost print-images --mode local | python3 -c '
+import json, sys
+images = json.load(sys.stdin)
+keys = ("alloy", "tempo", "loki", "mimir", "grafana", "mysqld_exporter", "redis_exporter")
+print(json.dumps({"lgtm_images": {k: images[k] for k in keys}}))' >"$demo/standin-images.json"
+  extra=(-e "@$demo/standin-images.json")
+fi
+
+# The "before" picture: the legacy stack running, so that the migration has containers to replace.
+if [ ! -d "$project/observability" ] && [[ " $* " != *" --check "* ]]; then
+  lgtm_say "bringing the legacy stack up (docker compose up --wait in $project)"
+  (cd "$project" && docker compose up --detach --wait --quiet-pull)
+fi
+
+lgtm_say "ansible-playbook migrate.yml -e lgtm_migrate_project_dir=$project ${extra[*]} $*"
+ansible-playbook migrate.yml -e "lgtm_migrate_project_dir=$project" "${extra[@]}" "$@"
 lgtm_say "done. Project: $project  (dockerd keeps running; stop it with: python3 -m tests.harness.dockerhost stop-engine)"

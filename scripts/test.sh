@@ -28,7 +28,7 @@ lgtm_activate
 setup_seconds=$(( $(date +%s) - started ))
 
 steps=${LGTM_TEST_STEPS:-"unit yamllint ansible-lint docs build collection-list migrate-example molecule"}
-scenarios=${LGTM_MOLECULE_SCENARIOS:-"default fresh"}
+scenarios=${LGTM_MOLECULE_SCENARIOS:-"default check-first fresh"}
 work="$LGTM_ROOT/.work/test"
 mkdir -p "$work"
 passed=0; failed=0; report=()
@@ -81,12 +81,19 @@ collection_listed() {
 }
 
 migrate_example() {
-  # The migration entry point, for real, on a copy of the bundled example; its
-  # output (at -vvv) must not leak the example's credentials.
+  # migrate.yml --check --diff at -vvv on a copy of the bundled example: the run must plan the whole migration,
+  # leak none of the example's credentials, and leave the copy byte for byte as it was.
   rm -rf "$work/legacy-project" && cp -a examples/legacy-project "$work/legacy-project" &&
-    ansible-playbook -vvv migrate.yml -e "lgtm_migrate_project_dir=$work/legacy-project" >"$work/migrate.log" 2>&1 &&
+    python3 tests/harness/snapshot.py "$work/legacy-project" >"$work/before.json" &&
+    ansible-playbook -vvv migrate.yml --check --diff -e "lgtm_migrate_project_dir=$work/legacy-project" \
+      >"$work/migrate.log" 2>&1 &&
     grep -q "Findings: 3 high" "$work/migrate.log" &&
+    grep -q -- "-  jaeger:" "$work/migrate.log" &&
+    grep -q "CHECK MODE, nothing was changed" "$work/migrate.log" &&
     ! grep -E "example-(root|shop|admin|exporter)-pw" "$work/migrate.log" &&
+    python3 tests/harness/snapshot.py "$work/legacy-project" >"$work/after.json" &&
+    python3 -c 'import json,sys; a,b=(json.load(open(p))["files"] for p in sys.argv[1:]); sys.exit(a != b)' \
+      "$work/before.json" "$work/after.json" &&
     # ...and it must refuse a project that is not there, before doing anything.
     ! ansible-playbook migrate.yml -e "lgtm_migrate_project_dir=$work/no-such-project" >"$work/preflight-neg.log" 2>&1 &&
     grep -q "Project directory $work/no-such-project: does not exist" "$work/preflight-neg.log"
@@ -106,7 +113,7 @@ for step in $steps; do
     docs) run_step "ansible-doc renders every role and module" docs_render ;;
     build) run_step "ansible-galaxy collection build" build_collection ;;
     collection-list) run_step "ansible-galaxy collection list shows lgtm.stack" collection_listed ;;
-    migrate-example) run_step "migrate.yml (preflight, analysis) on examples/legacy-project" migrate_example ;;
+    migrate-example) run_step "migrate.yml --check --diff on examples/legacy-project" migrate_example ;;
     molecule) run_step "molecule test ($scenarios)" molecule_all ;;
     *) echo "unknown step '$step'" >&2; failed=$((failed + 1)); report+=("FAIL  0s  unknown step $step") ;;
   esac

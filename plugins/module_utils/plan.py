@@ -79,8 +79,8 @@ class Planner(object):
                 self.finding("high", "P017", "Service '%s' already exists and is not %s (%s); the new %s service is "
                              "named '%s' instead." % (wanted, component, svc.get("detected_by"), component, new_name),
                              svc.get("file"), svc.get("line"), wanted,
-                             "Rename one of them, or set the role's service name variable, before running again "
-                             "if '%s' is not acceptable." % new_name)
+                             "Rename that service, or name the new one with lgtm_migrate_service_names: "
+                             "{%s: <name>} (for example '%s')." % (component, new_name))
                 self.names[component] = new_name
         add = [{"service": self.names[c], "component": c} for c in ("alloy", "tempo", "loki", "mimir", "grafana")]
         components = self.legacy.get("components") or {}

@@ -413,13 +413,39 @@ def stage_compose_plugin(context: Path) -> None:
         shutil.copy2(source, target)
 
 
+# --------------------------------------------------------------------------- legacy example on this machine
+
+# Service of examples/legacy-project -> catalog image that runs it here. MariaDB, Redis, Prometheus and both
+# exporters are the real software; the rest are orchestration-only stand-ins (the Go API cannot be built
+# without the Go module proxy, the Grafana/Jaeger/Loki/Promtail images cannot be pulled).
+LEGACY_EXAMPLE_IMAGES = {
+    "api": "app", "mysql": "mariadb", "redis": "redis", "jaeger": "jaeger", "prometheus": "prometheus",
+    "loki": "loki", "promtail": "promtail", "grafana": "grafana", "mysqld-exporter": "mysqld_exporter",
+    "redis-exporter": "redis_exporter",
+}
+
+
+def legacy_override(images: dict) -> str:
+    """A docker-compose.override.yml that runs examples/legacy-project from the given images."""
+    lines = [
+        "# Written by tests/harness/dockerhost.py legacy-override: runs the example on a machine that cannot",
+        "# pull its images. lgtm-test/standin-* images are ORCHESTRATION-ONLY stand-ins; mariadb, redis,",
+        "# prometheus and the exporters are the real software.",
+        "services:",
+    ]
+    for service, image in LEGACY_EXAMPLE_IMAGES.items():
+        lines += [f"  {service}:", f"    image: {images[image]}"]
+    return "\n".join(lines) + "\n"
+
+
 # --------------------------------------------------------------------------- cli
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "step", choices=["all", "engine", "compose", "images", "stop-engine", "print-images"], help="what to ensure"
+        "step", choices=["all", "engine", "compose", "images", "stop-engine", "print-images", "legacy-override"],
+        help="what to ensure (print-images, legacy-override: print only)"
     )
     parser.add_argument("--only", nargs="*", help="with 'images': build only these catalog entries")
     parser.add_argument("--mode", default=os.environ.get("LGTM_TEST_IMAGES", "local"), help="with print-images")
@@ -427,6 +453,9 @@ def main(argv=None) -> int:
     try:
         if args.step == "print-images":
             print(json.dumps(resolve_images(load_catalog(), args.mode), indent=2, sort_keys=True))
+            return 0
+        if args.step == "legacy-override":
+            print(legacy_override(resolve_images(load_catalog(), args.mode)), end="")
             return 0
         if args.step == "stop-engine":
             log(f"dockerd: {stop_engine()}")

@@ -1,60 +1,172 @@
-"""Verify the default scenario on the docker-host instance (testinfra).
+"""Verify the migration of examples/legacy-project (testinfra, on the docker-host instance).
 
-The smoke project runs a real Redis (not a stand-in), so these checks are about
-real behaviour: the container runs with its named volume, its port is published
-on loopback only, and Redis answers PING through it.
+Real here: MariaDB, Redis, Prometheus (legacy), mysqld-exporter and redis-exporter - the `mysql_up 1` and
+`redis_up 1` checks are real scrapes of real databases, over the stack's network. The API, Jaeger, Loki,
+Promtail, Grafana, Alloy, Tempo and Mimir containers are orchestration-only stand-ins (lgtm-test/standin-*):
+checks on them prove that compose created, replaced, removed and mounted the right containers, nothing about
+telemetry, config acceptance or correlation.
 """
 
 import json
 import os
+import time
 
-PROJECT = "lgtm-molecule-default"
-PORT = 16379
-PROJECT_DIR = os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "smoke-project")
+import pytest
+
+SCENARIO = os.environ.get("MOLECULE_SCENARIO_NAME", "default")
+PROJECT = "lgtm-molecule-%s" % SCENARIO
+PROJECT_DIR = os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "legacy-project")
+EXAMPLE_DIR = os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "examples", "legacy-project")
+LEGACY = ("jaeger", "prometheus", "promtail")
+KEPT = ("api", "mysql", "redis")
+STACK = ("alloy", "tempo", "loki", "mimir", "grafana", "mysqld-exporter", "redis-exporter")
+SECRETS = ("example-root-pw", "example-shop-pw", "example-admin-pw", "example-exporter-pw")
 
 
 def _containers(host):
-    out = host.check_output(f"docker compose -p {PROJECT} ps --all --format json")
-    # Compose prints one JSON object per line (2.21+) or a JSON array (older).
-    text = out.strip()
-    if text.startswith("["):
-        return json.loads(text)
-    return [json.loads(line) for line in text.splitlines() if line.strip()]
+    out = host.check_output("docker container ls --all --no-trunc --filter label=com.docker.compose.project=%s "
+                            "--format '{{json .}}'", PROJECT)
+    items = [json.loads(line) for line in out.splitlines() if line.strip()]
+    return dict((c["Labels"].split("com.docker.compose.service=")[1].split(",")[0], c) for c in items)
 
 
-def test_instance_drives_the_host_engine(host):
-    assert host.file("/var/run/docker.sock").is_socket
-    assert host.check_output("docker version --format '{{.Server.Version}}'")
-    version = host.check_output("docker compose version --short")
-    assert tuple(int(p) for p in version.lstrip("v").split("-")[0].split(".")[:2]) >= (2, 20)
+def _inspect(host, name):
+    return json.loads(host.check_output("docker inspect %s", name))[0]
 
 
-def test_project_dir_is_shared_at_the_same_path(host):
-    compose = host.file(os.path.join(PROJECT_DIR, "compose.yaml"))
-    assert compose.exists
-    assert f"name: {PROJECT}" in compose.content_string
-    # The same bytes on the controller side: the bind mount resolves on the host.
-    with open(os.path.join(PROJECT_DIR, "compose.yaml"), encoding="utf-8") as handle:
-        assert handle.read() == compose.content_string
-
-
-def test_redis_container_runs_with_its_volume(host):
+def test_legacy_containers_are_gone_and_the_new_ones_run(host):
     containers = _containers(host)
-    assert [c["Service"] for c in containers] == ["redis"]
-    assert containers[0]["State"] == "running"
-    mounts = json.loads(host.check_output("docker inspect --format '{{json .Mounts}}' %s", containers[0]["Name"]))
-    assert any(m["Type"] == "volume" and m["Destination"] == "/data" and m["Name"] == f"{PROJECT}_redis-data" for m in mounts)
+    assert set(containers) == set(KEPT + STACK)
+    assert {c["State"] for c in containers.values()} == {"running"}
+    # Loki and Grafana kept their service names but are the stack's now, from pinned images.
+    for name in STACK:
+        labels = _inspect(host, containers[name]["ID"])["Config"]["Labels"]
+        assert labels.get("org.lgtm-stack.component"), name
+        assert not containers[name]["Image"].endswith(":latest")
 
 
-def test_port_published_on_loopback_only(host):
-    ports = json.loads(host.check_output("docker inspect --format '{{json .NetworkSettings.Ports}}' %s-redis-1", PROJECT))
-    bindings = ports["6379/tcp"]
-    assert bindings == [{"HostIp": "127.0.0.1", "HostPort": str(PORT)}]
+def test_legacy_data_is_kept(host):
+    volumes = host.check_output("docker volume ls --format '{{.Name}}'").split()
+    for name in ("prometheus-data", "loki-data", "grafana-data", "mysql-data", "redis-data"):
+        assert "%s_%s" % (PROJECT, name) in volumes
+    for path in ("prometheus/prometheus.yml", "promtail/promtail.yml", "loki/loki.yml",
+                 "grafana/dashboards/shop/api-overview.json", "exporters/mysqld-exporter.my.cnf"):
+        assert host.file(os.path.join(PROJECT_DIR, path)).exists, path
 
 
-def test_redis_answers_ping_through_the_published_port(host):
-    script = (
-        "import socket; s=socket.create_connection(('127.0.0.1', %d), 5); "
-        "s.sendall(b'PING\\r\\n'); print(s.recv(64).decode().strip())" % PORT
-    )
-    assert host.check_output("python3 -c %s", script) == "+PONG"
+def test_compose_file_edited_round_trip(host):
+    main = host.file(os.path.join(PROJECT_DIR, "docker-compose.yml")).content_string
+    with open(os.path.join(EXAMPLE_DIR, "docker-compose.yml"), encoding="utf-8") as handle:
+        original = handle.read()
+    # Comments, the anchor and its aliases, quoting and the order of what stays are the user's.
+    for line in original.splitlines():
+        if line.lstrip().startswith("#"):
+            assert line in main, line
+    assert "x-logging: &default-logging" in main and main.count("logging: *default-logging") == 3
+    assert '      MYSQL_DSN: "shop:${MYSQL_PASSWORD}@tcp(mysql:3306)/shop?parseTime=true"' in main
+    assert main.index("  api:") < main.index("  mysql:") < main.index("  redis:")
+    assert "include:\n  - observability/compose.yaml\n" in main
+    for name in LEGACY + ("loki", "grafana", "mysqld-exporter", "redis-exporter"):
+        assert "\n  %s:\n" % name not in main
+    model = json.loads(host.check_output("docker compose --project-directory %s config --format json", PROJECT_DIR))
+    assert set(model["services"]) == set(KEPT + STACK)
+    assert "prometheus-data" not in model.get("volumes", {})
+
+
+def test_apps_are_rewired_to_alloy(host):
+    env = dict(item.split("=", 1) for item in _inspect(host, _containers(host)["api"]["ID"])["Config"]["Env"])
+    assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://alloy:4318"
+    assert env["JAEGER_AGENT_HOST"] == "alloy"
+    assert env["OTEL_SERVICE_NAME"] == "shop-api"
+    assert "service.namespace=%s" % PROJECT in env["OTEL_RESOURCE_ATTRIBUTES"]
+    for name in KEPT:
+        networks = _inspect(host, _containers(host)[name]["ID"])["NetworkSettings"]["Networks"]
+        assert PROJECT in networks, name
+
+
+def test_one_backup_with_the_originals(host):
+    root = os.path.join(PROJECT_DIR, ".lgtm-backup")
+    runs = host.check_output("ls %s", root).split()
+    assert len(runs) == 1, "an unchanged re-run must make no backup: %s" % runs
+    backup = os.path.join(root, runs[0])
+    assert host.file(backup).mode == 0o700
+    with open(os.path.join(EXAMPLE_DIR, "docker-compose.yml"), encoding="utf-8") as handle:
+        assert host.file(os.path.join(backup, "docker-compose.yml")).content_string == handle.read()
+    assert "jaeger:" in host.file(os.path.join(backup, "docker-compose.override.yml")).content_string
+    for rel in ("grafana/dashboards/shop/api-overview.json", "grafana/dashboards/infra/mysql-redis.json"):
+        with open(os.path.join(EXAMPLE_DIR, rel), encoding="utf-8") as handle:
+            assert host.file(os.path.join(backup, rel)).content_string == handle.read()
+
+
+def _datasource_uids(node, out):
+    if isinstance(node, dict):
+        ds = node.get("datasource")
+        if isinstance(ds, dict):
+            out.add(ds.get("uid"))
+        elif isinstance(ds, str):
+            out.add(ds)
+        for value in node.values():
+            _datasource_uids(value, out)
+    elif isinstance(node, list):
+        for item in node:
+            _datasource_uids(item, out)
+    return out
+
+
+def test_dashboards_rewritten_onto_the_new_datasources(host):
+    base = os.path.join(PROJECT_DIR, "observability", "grafana", "dashboards", "project")
+    api = json.loads(host.file(os.path.join(base, "shop", "api-overview.json")).content_string)
+    infra = json.loads(host.file(os.path.join(base, "infra", "mysql-redis.json")).content_string)
+    assert api["uid"] == "shop-api-overview" and infra["uid"] == "shop-mysql-redis"
+    assert _datasource_uids(api, set()) <= {"mimir", "loki", "tempo", "-- Mixed --"}
+    assert _datasource_uids(infra, set()) == {"mimir"}
+    assert "__inputs" not in infra
+    traces = [p for p in api["panels"] if p["title"] == "Slow traces"][0]["targets"][0]
+    assert traces["queryType"] == "traceql"
+    assert traces["query"] == '{resource.service.name="shop-api" && name="GET /products" && duration>=500ms}'
+    assert traces["datasource"] == {"type": "tempo", "uid": "tempo"}
+
+
+def test_report_and_recorded_plan(host):
+    report = host.file(os.path.join(PROJECT_DIR, "observability", "MIGRATION_REPORT.md"))
+    state = json.loads(host.file(os.path.join(PROJECT_DIR, "observability", "MIGRATION_REPORT.json")).content_string)
+    assert report.exists and "P001" in report.content_string
+    assert state["generator"] == "lgtm.stack.migrate"
+    assert sorted(r["service"] for r in state["plan"]["remove_services"]) == sorted(
+        LEGACY + ("loki", "grafana", "mysqld-exporter", "redis-exporter"))
+    assert not host.file(os.path.join(PROJECT_DIR, ".lgtm-migrate.lock")).exists
+
+
+def test_sre_guide_block_in_portuguese(host):
+    guide = host.file(os.path.join(PROJECT_DIR, "docs", "sre_guide.md")).content_string
+    assert guide.count("<!-- BEGIN lgtm.stack") == 1 and guide.count("<!-- END lgtm.stack") == 1
+    for text in ("Arquitetura e fluxo de dados", "```mermaid", "Endpoints e portas", "Runbooks",
+                 "http://127.0.0.1:23000"):
+        assert text in guide, text
+
+
+def test_secrets_only_in_0600_files(host):
+    cnf = host.file(os.path.join(PROJECT_DIR, "observability", "exporters", "mysqld-exporter.my.cnf"))
+    assert cnf.mode == 0o600 and "example-exporter-pw" in cnf.content_string
+    for rel in ("docker-compose.yml", "observability/compose.yaml", "observability/exporters/compose.yaml",
+                "observability/MIGRATION_REPORT.md", "observability/MIGRATION_REPORT.json", "docs/sre_guide.md"):
+        content = host.file(os.path.join(PROJECT_DIR, rel)).content_string
+        for secret in SECRETS:
+            assert secret not in content, (rel, secret)
+
+
+@pytest.mark.parametrize(("service", "port", "metric"), [("mysqld-exporter", 9104, "mysql_up"),
+                                                          ("redis-exporter", 9121, "redis_up")])
+def test_real_exporter_metrics_through_the_stack_network(host, service, port, metric):
+    # A throw-away container of this test on the stack's network, as Alloy would scrape them.
+    script = ("import urllib.request as u; print(u.urlopen('http://%s:%d/metrics', timeout=5).read().decode())"
+              % (service, port))
+    deadline, last = time.monotonic() + 90, None
+    while time.monotonic() < deadline:
+        cmd = host.run("docker run --rm --network %s --entrypoint python3 lgtm-test/standin:orchestration-only -c %s",
+                       PROJECT, script)
+        last = [line for line in cmd.stdout.splitlines() if line.startswith(metric + " ")]
+        if last == ["%s 1" % metric]:
+            break
+        time.sleep(3)
+    assert last == ["%s 1" % metric]

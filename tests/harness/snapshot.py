@@ -1,0 +1,58 @@
+#!/usr/bin/env python3
+"""Print a JSON record of a project tree and of the Docker engine's objects.
+
+    python3 snapshot.py PROJECT_DIR [COMPOSE_PROJECT]
+
+Files: every path under PROJECT_DIR with its mode and SHA-256 (symlinks by target). Engine: every container
+(id, name, state, image, creation time), volume and network on the host, so that a --check run that changed
+anything at all shows up in a comparison. Used by molecule/check-first and the reliability tests; stdlib only
+(it runs on the docker-host instance).
+"""
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+
+
+def tree(root):
+    out = {}
+    for current, dirs, files in os.walk(root):
+        dirs.sort()
+        for name in sorted(dirs + files):
+            path = os.path.join(current, name)
+            rel = os.path.relpath(path, root)
+            st = os.lstat(path)
+            if os.path.islink(path):
+                out[rel] = "link %s" % os.readlink(path)
+            elif os.path.isdir(path):
+                out[rel] = "dir %o" % (st.st_mode & 0o7777)
+            else:
+                with open(path, "rb") as handle:
+                    digest = hashlib.sha256(handle.read()).hexdigest()
+                out[rel] = "file %o %s" % (st.st_mode & 0o7777, digest)
+    return out
+
+
+def docker_lines(*args):
+    proc = subprocess.run(["docker"] + list(args), capture_output=True, text=True, check=True)
+    return sorted(line for line in proc.stdout.splitlines() if line.strip())
+
+
+def main(argv):
+    root = argv[1]
+    record = {
+        "files": tree(root),
+        "containers": docker_lines("container", "ls", "--all", "--no-trunc", "--format",
+                                   "{{.ID}} {{.Names}} {{.State}} {{.Image}} {{.CreatedAt}}"),
+        "volumes": docker_lines("volume", "ls", "--format", "{{.Name}}"),
+        "networks": docker_lines("network", "ls", "--no-trunc", "--format", "{{.ID}} {{.Name}}"),
+    }
+    json.dump(record, sys.stdout, indent=1, sort_keys=True)
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
