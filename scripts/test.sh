@@ -27,7 +27,7 @@ fi
 lgtm_activate
 setup_seconds=$(( $(date +%s) - started ))
 
-steps=${LGTM_TEST_STEPS:-"unit yamllint ansible-lint docs build collection-list migrate-example molecule"}
+steps=${LGTM_TEST_STEPS:-"unit yamllint ansible-lint docs build collection-list migrate-example bad-inputs lifecycle molecule"}
 scenarios=${LGTM_MOLECULE_SCENARIOS:-"default check-first fresh"}
 work="$LGTM_ROOT/.work/test"
 mkdir -p "$work"
@@ -114,6 +114,10 @@ for step in $steps; do
     build) run_step "ansible-galaxy collection build" build_collection ;;
     collection-list) run_step "ansible-galaxy collection list shows lgtm.stack" collection_listed ;;
     migrate-example) run_step "migrate.yml --check --diff on examples/legacy-project" migrate_example ;;
+    bad-inputs) run_step "bad input: migrate.yml fails before any change (tests/integration)" \
+      python -m pytest -q -p no:cacheprovider tests/integration/test_bad_inputs.py ;;
+    lifecycle) run_step "secrets, kills at four points, rollback (tests/integration)" \
+      python -m pytest -q -p no:cacheprovider tests/integration/test_lifecycle.py ;;
     molecule) run_step "molecule test ($scenarios)" molecule_all ;;
     *) echo "unknown step '$step'" >&2; failed=$((failed + 1)); report+=("FAIL  0s  unknown step $step") ;;
   esac
