@@ -27,7 +27,7 @@ fi
 lgtm_activate
 setup_seconds=$(( $(date +%s) - started ))
 
-steps=${LGTM_TEST_STEPS:-"unit yamllint ansible-lint docs build collection-list migrate-example bad-inputs lifecycle molecule"}
+steps=${LGTM_TEST_STEPS:-"unit yamllint ansible-lint docs build collection-list migrate-example bad-inputs lifecycle e2e-refuses molecule"}
 scenarios=${LGTM_MOLECULE_SCENARIOS:-"default check-first fresh"}
 work="$LGTM_ROOT/.work/test"
 mkdir -p "$work"
@@ -99,6 +99,15 @@ migrate_example() {
     grep -q "Project directory $work/no-such-project: does not exist" "$work/preflight-neg.log"
 }
 
+e2e_refuses() {
+  # molecule/e2e needs the real images; here it must stop in prepare with a message that says why.
+  # LGTM_E2E_PULL=0: look for the images locally, send nothing to a registry.
+  local log="$work/e2e.log"
+  ! COLUMNS=1000 LGTM_E2E_PULL=0 molecule test -s e2e >"$log" 2>&1 &&
+    grep -q "needs the pinned upstream images" "$log" &&
+    ! grep -q "e2e.*converge.*Executed" "$log"
+}
+
 molecule_all() {
   local s rc=0
   for s in $scenarios; do molecule test -s "$s" || rc=1; done
@@ -118,6 +127,7 @@ for step in $steps; do
       python -m pytest -q -p no:cacheprovider tests/integration/test_bad_inputs.py ;;
     lifecycle) run_step "secrets, kills at four points, rollback (tests/integration)" \
       python -m pytest -q -p no:cacheprovider tests/integration/test_lifecycle.py ;;
+    e2e-refuses) run_step "molecule/e2e refuses at once without the upstream images" e2e_refuses ;;
     molecule) run_step "molecule test ($scenarios)" molecule_all ;;
     *) echo "unknown step '$step'" >&2; failed=$((failed + 1)); report+=("FAIL  0s  unknown step $step") ;;
   esac

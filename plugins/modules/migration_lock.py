@@ -15,7 +15,7 @@ version_added: 0.1.0
 description:
   - The lock is a small JSON file naming its O(owner). Taking it is atomic (C(O_CREAT|O_EXCL)), so two runs that
     start together cannot both get it.
-  - When another owner holds it, the module does not fail: it returns that RV(holder) with RV(acquired=false), and
+  - When another owner holds it, the module does not fail; it returns that RV(holder) with RV(acquired=false), and
     the caller decides whether the holder is still alive (the migrate role asks the controller whether the
     holder's ansible-playbook process still runs) and may take it over with O(force).
   - Releasing only removes a lock of the same owner (or any lock with O(force)).

@@ -151,6 +151,7 @@ def test_secrets_stay_secret_and_rollback_restores_every_byte(project):
         for secret in SECRETS:
             assert secret not in config, cid
     assert not any(s in _sh("ps", "-eo", "args") for s in SECRETS)
+    _assert_hardened(target)
     # Rollback: every file that existed before is back byte for byte (and mode), the old services run again.
     rc, out = _migrate(target, varsfile, playbook="rollback.yml")
     assert rc == 0, out[-3000:]
@@ -159,6 +160,26 @@ def test_secrets_stay_secret_and_rollback_restores_every_byte(project):
     assert _services() == ["api", "grafana", "jaeger", "loki", "mysql", "mysqld-exporter", "prometheus", "promtail",
                            "redis", "redis-exporter"]
     assert "IT-KEEP" in _mariadb(target, "SELECT sku FROM products;")
+
+
+def _assert_hardened(target):
+    """The stack's containers: ports on 127.0.0.1 only, nothing privileged, the Docker socket read-only, pinned
+    images, Grafana without anonymous access or sign-up."""
+    stack = ("alloy", "tempo", "loki", "mimir", "grafana", "mysqld-exporter", "redis-exporter")
+    model = json.loads(_sh("docker", "compose", "config", "--format", "json", cwd=str(target)))
+    for name in stack:
+        svc = model["services"][name]
+        assert not svc.get("privileged"), name
+        assert ":" in svc["image"].rsplit("/", 1)[-1] and not svc["image"].endswith(":latest"), name
+        for port in svc.get("ports") or []:
+            assert port.get("host_ip") == "127.0.0.1", (name, port)
+        for volume in svc.get("volumes") or []:
+            if volume.get("source") == "/var/run/docker.sock":
+                assert volume.get("read_only") is True and name == "alloy", name
+    env = model["services"]["grafana"]["environment"]
+    assert env["GF_AUTH_ANONYMOUS_ENABLED"] == "false" and env["GF_USERS_ALLOW_SIGN_UP"] == "false"
+    for cid in _sh("docker", "container", "ls", "-q", "--filter", "label=org.lgtm-stack.component").split():
+        assert _sh("docker", "inspect", "--format", "{{.HostConfig.Privileged}}", cid).strip() == "false"
 
 
 KILL_POINTS = {

@@ -1,0 +1,258 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: lgtm.stack developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: stack_verify
+short_description: Prove that traces, logs and metrics flow and correlate through the LGTM stack
+version_added: 0.1.0
+description:
+  - Sends through Alloy's OTLP/HTTP receiver one trace with a fresh trace id and a known C(service.name), one log
+    record carrying that trace id, and one histogram with an exemplar pointing at the trace.
+  - Then polls, with backoff (Tempo and its metrics generator take up to about 30 s), Tempo for the trace, Loki
+    for the log line by C(service_name) and the C(trace_id) structured metadata, Mimir for the metric and its
+    exemplar, Mimir for the span metrics Tempo generated for the service, and Grafana for the health of the
+    C(mimir), C(loki) and C(tempo) datasources and their correlation settings (traces to logs on C(trace_id),
+    exemplar destination to Tempo, derived field on C(trace_id)).
+  - Returns one result per check with its time, attempts and the exact query; fails the task with a readable
+    table when a check fails.
+  - Skips (C(skipped=true), nothing sent) when the compose project runs orchestration-only stand-in images
+    (label C(org.lgtm-test.standin)); they implement none of this, so there would be nothing to prove.
+  - The Grafana admin password is read on the docker host from O(grafana_password_file); it never appears in the
+    task's arguments or results.
+author:
+  - lgtm.stack developers
+options:
+  otlp_http_url:
+    description: Alloy's OTLP/HTTP receiver.
+    type: str
+    default: http://127.0.0.1:4318
+  tempo_url:
+    description: Tempo's HTTP API.
+    type: str
+    default: http://127.0.0.1:3200
+  loki_url:
+    description: Loki's HTTP API.
+    type: str
+    default: http://127.0.0.1:3100
+  mimir_url:
+    description: Mimir's Prometheus API prefix.
+    type: str
+    default: http://127.0.0.1:9009/prometheus
+  grafana_url:
+    description: Grafana.
+    type: str
+    default: http://127.0.0.1:3000
+  grafana_user:
+    description: Grafana user for the datasource checks.
+    type: str
+    default: admin
+  grafana_password_file:
+    description: File (on the docker host) holding that user's password. Without it the Grafana checks are skipped.
+    type: path
+  service_name:
+    description: C(service.name) of the probe signals.
+    type: str
+    default: lgtm-verify
+  service_namespace:
+    description: C(service.namespace) of the probe signals.
+    type: str
+    default: lgtm
+  environment:
+    description: C(deployment.environment) of the probe signals.
+    type: str
+    default: dev
+  timeout:
+    description: Seconds each check may poll.
+    type: int
+    default: 120
+  span_metrics:
+    description: Check Tempo's span metrics in Mimir (needs the metrics generator).
+    type: bool
+    default: true
+  compose_project:
+    description: Compose project whose containers are looked at for stand-in images. Empty skips that look.
+    type: str
+    default: ""
+  docker_cli:
+    description: The docker CLI.
+    type: str
+    default: docker
+attributes:
+  check_mode:
+    support: full
+    description: Sends nothing and checks nothing in check mode (C(skipped=true)).
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+    description: Writes probe signals into the stack, changes no configuration; reports C(changed=false).
+"""
+
+EXAMPLES = r"""
+- name: Prove the correlation end to end
+  lgtm.stack.stack_verify:
+    grafana_password_file: /srv/shop/observability/grafana/admin_password
+    service_namespace: shop
+    compose_project: shop
+  register: verify
+"""
+
+RETURN = r"""
+trace_id:
+  description: The probe's trace id (search it in Grafana).
+  returned: when not skipped
+  type: str
+checks:
+  description: One entry per check - C(check), C(ok), C(detail), C(seconds), C(attempts), C(query).
+  returned: when not skipped
+  type: list
+  elements: dict
+table:
+  description: The checks as a Markdown table.
+  returned: when not skipped
+  type: str
+skipped:
+  description: Whether nothing was checked (stand-ins, check mode).
+  returned: always
+  type: bool
+"""
+
+import base64
+import json
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.urls import open_url
+
+from ansible_collections.lgtm.stack.plugins.module_utils import verify as V
+
+
+def http(method, url, body=None, headers=None, timeout=10):
+    data = json.dumps(body).encode() if body is not None else None
+    headers = dict(headers or {})
+    if data is not None:
+        headers["Content-Type"] = "application/json"
+    try:
+        response = open_url(url, data=data, method=method, headers=headers, timeout=timeout)
+        return response.getcode(), response.read().decode("utf-8", "replace")
+    except Exception as exc:  # noqa: BLE001 - HTTPError carries the code; the rest are unreachable
+        code = getattr(exc, "code", None)
+        body = exc.read().decode("utf-8", "replace") if hasattr(exc, "read") else str(exc)
+        return code or 0, body
+
+
+def run_checks(p, http_call=None, clock=time.monotonic, sleep=time.sleep, password=None):
+    http_call = http_call or http  # looked up at call time (tests replace the module's http)
+    ids = V.new_ids()
+    now = time.time()
+    now_ns = int(now * 1e9)
+    identity = (p["service_name"], p["service_namespace"], p["environment"])
+    results = []
+    for signal, build in (("traces", V.trace_payload), ("logs", V.log_payload), ("metrics", V.metric_payload)):
+        url = "%s/v1/%s" % (p["otlp_http_url"].rstrip("/"), signal)
+        code, body = http_call("POST", url, build(ids, now_ns, *identity))
+        results.append({"check": "send %s to Alloy" % signal, "ok": code == 200, "detail": "HTTP %s %s" % (
+            code, body[:200]), "seconds": 0.0, "attempts": 1, "query": "POST " + url})
+    if not all(r["ok"] for r in results):
+        return ids, results
+    q = V.queries(ids, p["service_name"], p["service_namespace"], now - 300, now)
+
+    def check(name, base, key, found):
+        url = base.rstrip("/") + q[key]
+
+        def attempt():
+            code, body = http_call("GET", url)
+            return (code == 200 and found(body)), "HTTP %s %s" % (code, body[:200])
+
+        ok, detail, attempts, seconds = V.poll(attempt, p["timeout"], clock, sleep)
+        results.append({"check": name, "ok": ok, "detail": "found" if ok else detail, "seconds": seconds,
+                        "attempts": attempts, "query": "GET " + url})
+
+    check("trace in Tempo", p["tempo_url"], "tempo_trace", lambda b: V.found_trace(b, ids[0]))
+    check("log in Loki by service_name and trace_id", p["loki_url"], "loki_log", lambda b: V.found_log(b, ids[0]))
+    check("metric in Mimir", p["mimir_url"], "mimir_metric", V.found_series)
+    check("exemplar in Mimir points at the trace", p["mimir_url"], "mimir_exemplar",
+          lambda b: V.found_exemplar(b, ids[0]))
+    if p["span_metrics"]:
+        check("span metrics generated by Tempo", p["mimir_url"], "span_metrics", V.found_series)
+    if password is not None:
+        auth = {"Authorization": "Basic " + base64.b64encode(("%s:%s" % (p["grafana_user"], password)).encode())
+                .decode()}
+        base = p["grafana_url"].rstrip("/")
+        for uid in ("mimir", "loki", "tempo"):
+            url = "%s/api/datasources/uid/%s/health" % (base, uid)
+
+            def health(url=url):
+                code, body = http_call("GET", url, headers=auth)
+                return code == 200 and json.loads(body or "{}").get("status") == "OK", "HTTP %s %s" % (code, body[:200])
+
+            ok, detail, attempts, seconds = V.poll(health, p["timeout"], clock, sleep)
+            results.append({"check": "Grafana datasource %s healthy" % uid, "ok": ok, "detail": "OK" if ok else detail,
+                            "seconds": seconds, "attempts": attempts, "query": "GET " + url})
+        url = "%s/api/datasources" % base
+        code, body = http_call("GET", url, headers=auth)
+        problems = V.grafana_settings_problems(json.loads(body or "[]")) if code == 200 else ["HTTP %s" % code]
+        results.append({"check": "Grafana correlation settings", "ok": not problems,
+                        "detail": "; ".join(problems) or "ok", "seconds": 0.0, "attempts": 1, "query": "GET " + url})
+    return ids, results
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            otlp_http_url=dict(type="str", default="http://127.0.0.1:4318"),
+            tempo_url=dict(type="str", default="http://127.0.0.1:3200"),
+            loki_url=dict(type="str", default="http://127.0.0.1:3100"),
+            mimir_url=dict(type="str", default="http://127.0.0.1:9009/prometheus"),
+            grafana_url=dict(type="str", default="http://127.0.0.1:3000"),
+            grafana_user=dict(type="str", default="admin"),
+            grafana_password_file=dict(type="path", no_log=False),
+            service_name=dict(type="str", default="lgtm-verify"),
+            service_namespace=dict(type="str", default="lgtm"),
+            environment=dict(type="str", default="dev"),
+            timeout=dict(type="int", default=120),
+            span_metrics=dict(type="bool", default=True),
+            compose_project=dict(type="str", default=""),
+            docker_cli=dict(type="str", default="docker"),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    if module.check_mode:
+        module.exit_json(changed=False, skipped=True, msg="check mode: nothing sent, nothing checked")
+    if p["compose_project"]:
+        rc, out, err = module.run_command([p["docker_cli"], "container", "ls", "--filter",
+                                           "label=com.docker.compose.project=%s" % p["compose_project"], "--filter",
+                                           "label=org.lgtm-test.standin", "--format", "{{.Image}}"])
+        standins = sorted(set(out.split())) if rc == 0 else []
+        if standins:
+            module.exit_json(changed=False, skipped=True, msg=(
+                "SKIPPED: project %s runs orchestration-only stand-in images (%s). They implement no telemetry, so "
+                "stack_verify has nothing to prove here and checked nothing; run it where the pinned upstream "
+                "images can be pulled (molecule/e2e)." % (p["compose_project"], ", ".join(standins))))
+    password = None
+    if p["grafana_password_file"]:
+        try:
+            with open(p["grafana_password_file"]) as handle:
+                password = handle.read().strip()
+        except (IOError, OSError) as exc:
+            module.fail_json(msg="%s: cannot read Grafana's admin password: %s" % (p["grafana_password_file"], exc))
+        module.no_log_values.add(password)
+    ids, results = run_checks(p, password=password)
+    out = dict(changed=False, skipped=False, trace_id=ids[0], checks=results, table=V.table(results))
+    failed = [r["check"] for r in results if not r["ok"]]
+    if failed:
+        module.fail_json(msg="stack_verify: %d check(s) failed: %s\n%s" % (len(failed), ", ".join(failed),
+                                                                          out["table"]), **out)
+    module.exit_json(msg="all %d checks passed (trace %s)" % (len(results), ids[0]), **out)
+
+
+if __name__ == "__main__":
+    main()
