@@ -152,6 +152,9 @@ def test_secrets_stay_secret_and_rollback_restores_every_byte(project):
             assert secret not in config, cid
     assert not any(s in _sh("ps", "-eo", "args") for s in SECRETS)
     _assert_hardened(target)
+    # verify.yml on stand-ins: it must say that it checked nothing, not pretend.
+    rc, out = _migrate(target, varsfile, playbook="verify.yml")
+    assert rc == 0 and "orchestration-only stand-in images" in out and "checked nothing" in out, out[-2000:]
     # Rollback: every file that existed before is back byte for byte (and mode), the old services run again.
     rc, out = _migrate(target, varsfile, playbook="rollback.yml")
     assert rc == 0, out[-3000:]
