@@ -588,8 +588,8 @@ class _Parser(object):
         self.skip_newlines()
         while not (self.peek().kind == "PUNCT" and self.peek().value == closing):
             if self.peek().kind == "EOF":
-                raise self.error("expected %r to close %r opened at %d:%d" % (closing, opening, open_tok.line,
-                                                                          open_tok.column))
+                raise self.error("expected %r to close %r opened at %d:%d"
+                                 % (closing, opening, open_tok.line, open_tok.column))
             items.append(self.parse_expr())
             if not self.list_separator(closing):
                 break
@@ -640,8 +640,8 @@ class _Parser(object):
             key = self.peek()
             if key.kind not in ("IDENT", "STRING"):
                 if key.kind == "EOF":
-                    raise self.error("expected '}' to close the object opened at %d:%d" % (open_tok.line,
-                                                                                         open_tok.column))
+                    raise self.error("expected '}' to close the object opened at %d:%d"
+                                     % (open_tok.line, open_tok.column))
                 raise self.error("expected an object key (identifier or string), found %s" % self.describe(key))
             self.next()
             self.expect("PUNCT", "=", what="'=' after the object key")

@@ -332,7 +332,7 @@ def edit_services(doc, remove_services=(), remove_volumes=(), services=(), add_m
         if edit.get("logging_remove") and "logging" in svc:
             _pop(svc, "logging")
             changes.append("%s: remove logging (Alloy reads container logs)" % service)
-        wanted = [n for n in edit.get("networks_add") or []]
+        wanted = list(edit.get("networks_add") or [])
         if wanted and "network_mode" not in svc and (add_missing or "networks" in svc):
             nets = svc.get("networks")
             if nets is None:

@@ -539,4 +539,3 @@ def _format_resource_attributes(attrs):
 
 def build_plan(legacy, **kwargs):
     return Planner(legacy, **kwargs).plan()
-

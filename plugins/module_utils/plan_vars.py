@@ -15,7 +15,7 @@ EXPORTER_PORTS = {"mysqld_exporter": 9104, "redis_exporter": 9121}
 
 
 def _split_target(target, default_port):
-    host, _, port = (target or "").rpartition(":")
+    host, _sep, port = (target or "").rpartition(":")
     if not host:
         return target or None, default_port
     try:

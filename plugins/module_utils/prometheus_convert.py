@@ -41,9 +41,17 @@ _SAME_NAME = ("scrape_interval", "scrape_timeout", "metrics_path", "scheme", "ho
 _RULE_KEYS = ("source_labels", "separator", "regex", "modulus", "target_label", "replacement", "action")
 _TLS_KEYS = ("ca_file", "cert_file", "key_file", "server_name", "insecure_skip_verify", "min_version", "ca", "cert")
 _SD_HANDLED = ("static_configs", "file_sd_configs", "docker_sd_configs", "dns_sd_configs", "http_sd_configs")
-_HANDLED = set(_SAME_NAME) | set(_SD_HANDLED) | {"job_name", "relabel_configs", "metric_relabel_configs",
-                                                   "basic_auth", "authorization", "bearer_token", "tls_config",
-                                                   "line", "file_sd_files"}
+_HANDLED = set(_SAME_NAME) | set(_SD_HANDLED) | {
+    "job_name",
+    "relabel_configs",
+    "metric_relabel_configs",
+    "basic_auth",
+    "authorization",
+    "bearer_token",
+    "tls_config",
+    "line",
+    "file_sd_files",
+}
 
 
 _SIZE = re.compile(r"^\s*(\d+)\s*([KMGTP]?i?B)?\s*$", re.I)
@@ -163,8 +171,8 @@ def convert_job(job, global_cfg, forward_to, target_map, unconverted, env_vars, 
         blocks.append(Block("discovery.http", sd_label, body))
         target_exprs.append(Expr("discovery.http.%s.targets" % sd_label))
     for key in sorted(k for k in job if k.endswith("_sd_configs") and k not in _SD_HANDLED):
-        unconverted.append({"job": name, "key": key, "reason": "service discovery not converted; add the matching "
-                                                                "discovery.* component by hand"})
+        unconverted.append({"job": name, "key": key,
+                            "reason": "service discovery not converted; add the matching discovery.* component by hand"})
 
     if not target_exprs:
         targets = []

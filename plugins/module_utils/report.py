@@ -135,8 +135,8 @@ def render_report(plan, language="en"):
     out += ["", "## " + t["ports"], "",
             "- %s: %s" % (t["released"], ", ".join("%s/%s (%s)" % (p["port"], p["protocol"], p["service"])
                                                    for p in ports["released"]) or t["none"]),
-            "- %s: %s" % (t["claimed"] % plan["bind_address"], ", ".join("%s (%s)" % (p["port"], p["what"])
-                                                                       for p in ports["claimed"])),
+            "- %s: %s" % (t["claimed"] % plan["bind_address"],
+                          ", ".join("%s (%s)" % (p["port"], p["what"]) for p in ports["claimed"])),
             "- %s: %s" % (t["conflicts"], ", ".join("%s (%s / %s)" % (c["port"], c["wanted_by"], c["held_by"])
                                                     for c in ports["conflicts"]) or t["none"]), ""]
     out += ["## " + t["data"], ""]

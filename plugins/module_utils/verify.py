@@ -170,6 +170,6 @@ def poll(check, deadline_s, clock=time.monotonic, sleep=time.sleep, first_wait=1
 def table(results):
     rows = ["| check | result | seconds | attempts | query |", "|---|---|---|---|---|"]
     for r in results:
-        rows.append("| %s | %s | %.1f | %d | `%s` |" % (r["check"], "ok" if r["ok"] else "FAILED: %s" % r["detail"],
-                                                       r["seconds"], r["attempts"], r["query"]))
+        result = "ok" if r["ok"] else "FAILED: %s" % r["detail"]
+        rows.append("| %s | %s | %.1f | %d | `%s` |" % (r["check"], result, r["seconds"], r["attempts"], r["query"]))
     return "\n".join(rows)

@@ -29,7 +29,7 @@ description:
     credentials in URLs), so a C(--diff) run never prints the project's secrets.
   - A malformed or unreadable file fails the task with the file and line, and nothing is written.
 author:
-  - lgtm.stack developers
+  - lgtm.stack developers (@lgtm-stack)
 options:
   path:
     description: Compose file to edit.
@@ -127,6 +127,7 @@ attributes:
     description: Shows the file before and after, with secret values masked.
   idempotent:
     support: full
+    description: A second run with the same arguments changes nothing.
 """
 
 EXAMPLES = r"""

@@ -25,7 +25,7 @@ description:
   - Says so explicitly (RV(changes_required) false and RV(summary)) when nothing must change.
   - Static reading only; never builds or changes the code.
 author:
-  - lgtm.stack developers
+  - lgtm.stack developers (@lgtm-stack)
 options:
   path:
     description:

@@ -27,7 +27,7 @@ description:
   - Every dashboard is read and rewritten before anything is written, so a malformed file fails the task with its
     path and line and nothing changes.
 author:
-  - lgtm.stack developers
+  - lgtm.stack developers (@lgtm-stack)
 options:
   providers:
     description:
@@ -80,6 +80,7 @@ attributes:
     description: One before/after pair per dashboard that changes.
   idempotent:
     support: full
+    description: A second run with the same arguments changes nothing.
 """
 
 EXAMPLES = r"""

@@ -27,7 +27,7 @@ description:
   - A missing, unreadable or malformed file fails the task with a message that names the file and the line.
   - Never changes anything. Secret values (passwords, tokens, credentials in DSNs and URLs) are masked in the result.
 author:
-  - lgtm.stack developers
+  - lgtm.stack developers (@lgtm-stack)
 options:
   project_dir:
     description:
@@ -145,13 +145,17 @@ legacy:
       description: C(service), C(file), C(clients), C(jobs), C(labels_from_logs).
       type: dict
     grafana:
-      description: C(service), C(datasources) (file, line, name, uid, type, url, json_data), C(dashboard_providers), C(dashboards) (file, uid, title, folder, datasource_refs, panels).
+      description:
+        - C(service), C(datasources) (file, line, name, uid, type, url, json_data), C(dashboard_providers),
+          C(dashboards) (file, uid, title, folder, datasource_refs, panels).
       type: dict
     exporters:
       description: C(mysqld_exporter) and C(redis_exporter) lists with each exporter's service, target and auth style.
       type: dict
     apps:
-      description: Applications in compose or on the host (C(where)), their telemetry environment with the service each endpoint points at, and their scrape jobs.
+      description:
+        - Applications in compose or on the host (C(where)), their telemetry environment with the service each
+          endpoint points at, and their scrape jobs.
       type: list
       elements: dict
     named_volumes:

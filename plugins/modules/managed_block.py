@@ -20,7 +20,7 @@ description:
   - With O(backup_dir), the original file is copied to O(backup_dir)/<path relative to O(project_dir)> before the
     first change.
 author:
-  - lgtm.stack developers
+  - lgtm.stack developers (@lgtm-stack)
 options:
   path:
     description: File to edit.
@@ -66,6 +66,7 @@ attributes:
     description: Shows the file before and after.
   idempotent:
     support: full
+    description: A second run with the same arguments changes nothing.
 """
 
 EXAMPLES = r"""

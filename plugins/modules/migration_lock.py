@@ -20,7 +20,7 @@ description:
     holder's ansible-playbook process still runs) and may take it over with O(force).
   - Releasing only removes a lock of the same owner (or any lock with O(force)).
 author:
-  - lgtm.stack developers
+  - lgtm.stack developers (@lgtm-stack)
 options:
   path:
     description: The lock file.
@@ -45,8 +45,10 @@ attributes:
     description: Reads the lock and reports what would happen; never writes or removes it.
   diff_mode:
     support: none
+    description: Not supported.
   idempotent:
     support: full
+    description: A second run with the same arguments changes nothing.
 """
 
 EXAMPLES = r"""

@@ -23,7 +23,7 @@ description:
     to C(mimir), C(tempo), C(loki); and every risk as a finding with a file and a reason.
   - The report is Markdown in English or Brazilian Portuguese.
 author:
-  - lgtm.stack developers
+  - lgtm.stack developers (@lgtm-stack)
 options:
   legacy:
     description: The C(legacy) dict returned by M(lgtm.stack.legacy_stack_info).

@@ -22,7 +22,7 @@ description:
     or any change of input makes the match fail and the full run happen.
   - Only digests are stored, never content.
 author:
-  - lgtm.stack developers
+  - lgtm.stack developers (@lgtm-stack)
 options:
   path:
     description: The stamp file.
@@ -53,8 +53,10 @@ attributes:
     description: C(check) runs as usual; C(write) reports whether it would write.
   diff_mode:
     support: none
+    description: Not supported.
   idempotent:
     support: full
+    description: A second run with the same arguments changes nothing.
 """
 
 EXAMPLES = r"""

@@ -27,7 +27,7 @@ description:
   - The Grafana admin password is read on the docker host from O(grafana_password_file); it never appears in the
     task's arguments or results.
 author:
-  - lgtm.stack developers
+  - lgtm.stack developers (@lgtm-stack)
 options:
   otlp_http_url:
     description: Alloy's OTLP/HTTP receiver.
@@ -90,6 +90,7 @@ attributes:
     description: Sends nothing and checks nothing in check mode (C(skipped=true)).
   diff_mode:
     support: none
+    description: Not supported.
   idempotent:
     support: full
     description: Writes probe signals into the stack, changes no configuration; reports C(changed=false).
@@ -249,8 +250,8 @@ def main():
     out = dict(changed=False, skipped=False, trace_id=ids[0], checks=results, table=V.table(results))
     failed = [r["check"] for r in results if not r["ok"]]
     if failed:
-        module.fail_json(msg="stack_verify: %d check(s) failed: %s\n%s" % (len(failed), ", ".join(failed),
-                                                                          out["table"]), **out)
+        module.fail_json(msg="stack_verify: %d check(s) failed: %s\n%s"
+                         % (len(failed), ", ".join(failed), out["table"]), **out)
     module.exit_json(msg="all %d checks passed (trace %s)" % (len(results), ids[0]), **out)
 
 
