@@ -34,14 +34,32 @@ mkdir -p "$work"
 passed=0; failed=0; report=()
 
 run_step() {
+  # Runs one check with its output teed to $work/step.log; a failure adds its reasons (why.txt, else the last
+  # lines of the output) under its FAIL line, so the summary that ends the run says what went wrong.
   local name=$1; shift
   local t0 rc
   t0=$(date +%s)
   lgtm_say "test: $name"
-  "$@"; rc=$?
+  : >"$work/why.txt"
+  "$@" 2>&1 | tee "$work/step.log"; rc=${PIPESTATUS[0]}
   local dt=$(( $(date +%s) - t0 ))
   if [ "$rc" -eq 0 ]; then passed=$((passed + 1)); report+=("PASS  ${dt}s  $name")
-  else failed=$((failed + 1)); report+=("FAIL  ${dt}s  $name (exit $rc)"); fi
+  else
+    failed=$((failed + 1)); report+=("FAIL  ${dt}s  $name (exit $rc)")
+    [ -s "$work/why.txt" ] || tail -n 12 "$work/step.log" | sed 's/\x1b\[[0-9;]*m//g' | cut -c1-200 |
+      sed 's/^/        /' >"$work/why.txt"
+    while IFS= read -r line; do report+=("$line"); done <"$work/why.txt"
+  fi
+}
+
+# why: one reason a step failed, kept for the summary at the end of the run (CI shows the tail of the output).
+why() { printf '      %s\n' "$*" | tee -a "$work/why.txt" >&2; }
+why_tail() { tail -n "${2:-12}" "$1" | cut -c1-200 | sed 's/^/        /' | tee -a "$work/why.txt" >&2; }
+# why_ansible: the error an ansible-playbook log ends with (its first [ERROR]/fatal lines), else its tail.
+why_ansible() {
+  if grep -q -E '^(\[ERROR\]|fatal:|ERROR!)' "$1"; then
+    grep -m 1 -A 10 -E '^(\[ERROR\]|fatal:|ERROR!)' "$1" | cut -c1-200 | sed 's/^/        /' | tee -a "$work/why.txt" >&2
+  else why_tail "$1"; fi
 }
 
 build_collection() {
@@ -82,21 +100,37 @@ collection_listed() {
 
 migrate_example() {
   # migrate.yml --check --diff at -vvv on a copy of the bundled example: the run must plan the whole migration,
-  # leak none of the example's credentials, and leave the copy byte for byte as it was.
-  rm -rf "$work/legacy-project" && cp -a examples/legacy-project "$work/legacy-project" &&
-    python3 tests/harness/snapshot.py "$work/legacy-project" >"$work/before.json" &&
-    ansible-playbook -vvv migrate.yml --check --diff -e "lgtm_migrate_project_dir=$work/legacy-project" \
-      >"$work/migrate.log" 2>&1 &&
-    grep -q "Findings: 3 high" "$work/migrate.log" &&
-    grep -q -- "-  jaeger:" "$work/migrate.log" &&
-    grep -q "CHECK MODE, nothing was changed" "$work/migrate.log" &&
-    ! grep -E "example-(root|shop|admin|exporter)-pw" "$work/migrate.log" &&
-    python3 tests/harness/snapshot.py "$work/legacy-project" >"$work/after.json" &&
-    python3 -c 'import json,sys; a,b=(json.load(open(p))["files"] for p in sys.argv[1:]); sys.exit(a != b)' \
-      "$work/before.json" "$work/after.json" &&
-    # ...and it must refuse a project that is not there, before doing anything.
-    ! ansible-playbook migrate.yml -e "lgtm_migrate_project_dir=$work/no-such-project" >"$work/preflight-neg.log" 2>&1 &&
-    grep -q "Project directory $work/no-such-project: does not exist" "$work/preflight-neg.log"
+  # leak none of the example's credentials, and leave the copy byte for byte as it was. Each check that fails
+  # says why (why), so the summary at the end of the run names it.
+  local project="$work/legacy-project" log="$work/migrate.log" neg="$work/preflight-neg.log" rc=0 leaks
+  rm -rf "$project" && cp -a examples/legacy-project "$project" &&
+    python3 tests/harness/snapshot.py "$project" >"$work/before.json" ||
+    { why "could not copy examples/legacy-project to $project or snapshot it"; return 1; }
+  ansible-playbook -vvv migrate.yml --check --diff -e "lgtm_migrate_project_dir=$project" >"$log" 2>&1 ||
+    { why "ansible-playbook migrate.yml --check --diff exited $? ($log):"; why_ansible "$log"; return 1; }
+  grep -q "Findings: 3 high" "$log" ||
+    { why "the summary does not count 3 high findings: $(grep -m1 -o 'Findings: [^.]*' "$log")"; rc=1; }
+  grep -q -- "-  jaeger:" "$log" || { why "the compose diff does not remove the jaeger service ($log)"; rc=1; }
+  grep -q "CHECK MODE, nothing was changed" "$log" || { why "the summary does not say CHECK MODE ($log)"; rc=1; }
+  leaks=$(grep -n -o -E ".{0,60}example-(root|shop|admin|exporter)-pw" "$log" | head -n 3)
+  [ -z "$leaks" ] || { why "an example credential is in the -vvv output ($log):"; printf '%s\n' "$leaks" | why_tail -; rc=1; }
+  python3 tests/harness/snapshot.py "$project" >"$work/after.json" &&
+    python3 - "$work/before.json" "$work/after.json" >"$work/snapshot-diff.txt" <<'PY' ||
+import json, sys
+before, after = (json.load(open(path))["files"] for path in sys.argv[1:])
+changed = sorted(p for p in set(before) | set(after) if before.get(p) != after.get(p))
+for path in changed[:10]:
+    print("%s: %s -> %s" % (path, before.get(path, "absent"), after.get(path, "absent")))
+sys.exit(1 if changed else 0)
+PY
+    { why "the --check run changed the project's files:"; why_tail "$work/snapshot-diff.txt"; rc=1; }
+  # ...and it must refuse a project that is not there, before doing anything.
+  if ansible-playbook migrate.yml -e "lgtm_migrate_project_dir=$work/no-such-project" >"$neg" 2>&1; then
+    why "migrate.yml accepted a project directory that does not exist ($neg)"; rc=1
+  elif ! grep -q -F "Project directory $work/no-such-project: does not exist" "$neg"; then
+    why "migrate.yml refused a missing project without naming it ($neg):"; why_ansible "$neg"; rc=1
+  fi
+  return $rc
 }
 
 sanity() {
