@@ -17,6 +17,7 @@ import time
 
 import pytest
 
+from tests import docs_commands
 from tests.integration.conftest import EXAMPLE, ROOT, snapshot
 
 PROJECT = "lgtm-it"
@@ -155,14 +156,54 @@ def test_secrets_stay_secret_and_rollback_restores_every_byte(project):
     # verify.yml on stand-ins: it must say that it checked nothing, not pretend.
     rc, out = _migrate(target, varsfile, playbook="verify.yml")
     assert rc == 0 and "orchestration-only stand-in images" in out and "checked nothing" in out, out[-2000:]
-    # Rollback: every file that existed before is back byte for byte (and mode), the old services run again.
-    rc, out = _migrate(target, varsfile, playbook="rollback.yml")
-    assert rc == 0, out[-3000:]
+    # The paths the docs name exist on the migrated project; then every command the docs show runs on it, as
+    # written, ending with both rollbacks (named backup, then newest): every file that existed before is back
+    # byte for byte (and mode), the old services run again.
+    missing = docs_commands.missing_paths("lifecycle", target)
+    assert missing == [], "the docs name paths the migration did not make: %s" % missing
+    _run_documented_commands(target, varsfile)
     after = snapshot.tree(str(target))
     assert dict((k, after.get(k)) for k in before) == before
     assert _services() == ["api", "grafana", "jaeger", "loki", "mysql", "mysqld-exporter", "prometheus", "promtail",
                            "redis", "redis-exporter"]
     assert "IT-KEEP" in _mariadb(target, "SELECT sku FROM products;")
+
+
+def _run_documented_commands(target, varsfile):
+    """tests/docs_commands.yml's `lifecycle` commands, in order, as the docs spell them (placeholders filled in,
+    the test's stand-in images and variables added to ansible-playbook with -e @vars.json)."""
+    backups = sorted(os.listdir(str(target / ".lgtm-backup")))
+    assert len(backups) == 1, backups
+    base_image = json.loads((ROOT / "tests/harness/images.json").read_text())["base"]["local"]
+    docs_vars = target.parent / "docs-vars.json"
+    docs_vars.write_text(json.dumps(dict(json.loads(varsfile.read_text()), lgtm_project_dir=str(target))))
+    os.chmod(str(docs_vars), 0o600)
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    for entry in docs_commands.load()["lifecycle"]:
+        command = (entry["cmd"].replace("/srv/shop", str(target)).replace("<projeto>", PROJECT)
+                   .replace("<uma imagem local com tar>", base_image).replace("20261125T120000Z", backups[0]))
+        playbook = command.startswith("ansible-playbook ")
+        if playbook:
+            command += " -e @%s" % docs_vars
+        script = command if entry.get("pipe") != "first" else command + '; exit "${PIPESTATUS[0]}"'
+        started = time.monotonic()
+        proc = subprocess.run(["bash", "-c", script], cwd=str(ROOT if playbook else target), capture_output=True,
+                              text=True, env=env, timeout=900)
+        out = proc.stdout + proc.stderr
+        print("documented command, rc %s in %.1fs: %s" % (proc.returncode, time.monotonic() - started, command))
+        assert proc.returncode == 0, "documented command failed (%s): %s\n%s" % (proc.returncode, entry["cmd"],
+                                                                                 out[-2500:])
+        if entry.get("expect"):
+            assert re.search(entry["expect"], out), "%s: no match for %r in\n%s" % (entry["cmd"], entry["expect"],
+                                                                                   out[-2500:])
+        if entry.get("creates"):
+            created = target / entry["creates"]
+            assert created.is_file() and created.stat().st_size > 0, entry["cmd"]
+            created.unlink()
+        if entry["cmd"] == "docker compose up -d":
+            _wait_for_mariadb(target)
+            assert "IT-KEEP" in _mariadb(target, "SELECT sku FROM products;"), "data lost by down/up"
+    docs_vars.unlink()
 
 
 def _assert_hardened(target):

@@ -2,6 +2,7 @@
 roles, every playbook command it shows is run by a test, and the Go skeleton is valid Go."""
 
 import glob
+import os
 import re
 import shutil
 import subprocess
@@ -9,6 +10,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+from tests import docs_commands
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = [ROOT / "README.md"] + sorted(ROOT.glob("docs/*.md")) + sorted(ROOT.glob("roles/*/README.md"))
@@ -56,17 +59,54 @@ def test_sre_guide_images_and_ports_match_the_roles():
         assert port in guide, port
 
 
-def test_every_playbook_command_in_the_docs_is_run_by_a_test():
-    commands = set()
-    for doc in DOCS:
-        commands |= set(re.findall(r"ansible-playbook (?:-\S+ )*(?:lgtm\.stack\.)?([a-z_]+)(?:\.yml)?[\s`]", doc.read_text()))
-    assert {"migrate", "rollback", "verify"} <= commands
-    tests = "\n".join(Path(p).read_text() for p in glob.glob(str(ROOT / "tests/integration/*.py")))
-    tests += (ROOT / "scripts/test.sh").read_text()
-    for name in commands:
-        assert (ROOT / ("%s.yml" % name)).is_file() and (ROOT / "playbooks" / ("%s.yml" % name)).is_file(), name
-        assert re.search(r'(playbook="%s\.yml"|"%s\.yml"|%s\.yml --check)' % (name, name, name), tests), \
-            "no test runs %s.yml" % name
+def test_every_command_in_the_docs_is_run_by_a_test():
+    """Each command the docs show is in tests/docs_commands.yml with its runner, and the runner contains it."""
+    registry = docs_commands.load()
+    documented = docs_commands.documented()
+    listed = dict((entry["cmd"], kind) for kind in ("lifecycle", "test.sh", "unit", "e2e", "not_here")
+                  for entry in registry[kind])
+    missing = sorted(set(documented) - set(listed))
+    assert missing == [], "documented commands no test runs (add them to tests/docs_commands.yml): %s" % [
+        "%s (%s)" % (c, ", ".join(documented[c])) for c in missing]
+    stale = sorted(set(listed) - set(documented))
+    assert stale == [], "tests/docs_commands.yml lists commands the docs no longer show: %s" % stale
+    suite = (ROOT / "scripts/test.sh").read_text() + (ROOT / ".ci/run").read_text()
+    e2e = (ROOT / "molecule/e2e/verify.yml").read_text()
+    lifecycle = (ROOT / "tests/integration/test_lifecycle.py").read_text()
+    assert "docs_commands.load()" in lifecycle and "lifecycle" in lifecycle
+    for entry in registry.get("test.sh", []):
+        assert entry["runner"] in suite, "scripts/test.sh does not run %s" % entry["cmd"]
+    for entry in registry.get("unit", []):
+        assert entry["runner"] in Path(__file__).read_text(), "tests/unit/test_docs.py does not run %s" % entry["cmd"]
+    for entry in registry.get("e2e", []):
+        assert entry["runner"] in e2e, "molecule/e2e/verify.yml does not run %s" % entry["cmd"]
+    for entry in registry.get("not_here", []):
+        assert len(entry["reason"]) > 40, entry
+    for entry in registry.get("lifecycle", []):
+        for name in re.findall(r"ansible-playbook (?:lgtm\.stack\.)?([a-z_]+)", entry["cmd"]):
+            assert (ROOT / ("%s.yml" % name)).is_file() and (ROOT / "playbooks" / ("%s.yml" % name)).is_file(), name
+
+
+def test_the_command_extractor_sees_blocks_spans_and_prompts(tmp_path):
+    doc = tmp_path / "x.md"
+    doc.write_text("Run `ansible-playbook migrate.yml` or `docker`.\n\n```sh\n$ curl -s 127.0.0.1:1/x   # probe\n"
+                   "# a comment\n\n./scripts/test.sh\n```\n\n```yaml\nimage: x\n```\n")
+    assert sorted(docs_commands.documented([doc])) == ["./scripts/test.sh", "ansible-playbook migrate.yml",
+                                                       "curl -s 127.0.0.1:1/x"]
+
+
+def test_every_path_in_the_docs_exists_or_is_checked_on_a_project():
+    """A path the docs name is in this repository, or in tests/docs_commands.yml with the test that checks it on
+    a project (or with the reason it is not a path)."""
+    registry = docs_commands.load()["paths"]
+    listed = set(e["path"] for kind in ("lifecycle", "demo", "not_paths") for e in registry[kind])
+    documented = docs_commands.documented_paths()
+    for path in sorted(documented - listed):
+        assert docs_commands.repo_resolves(path), "the docs name %s: not in the repository, not in %s" % (
+            path, docs_commands.REGISTRY.relative_to(ROOT))
+    assert sorted(listed - documented) == [], "tests/docs_commands.yml lists paths the docs no longer name"
+    assert "check-paths demo" in (ROOT / "scripts/test.sh").read_text()
+    assert 'missing_paths("lifecycle"' in (ROOT / "tests/integration/test_lifecycle.py").read_text()
 
 
 def test_go_example_is_a_module_with_valid_go():
@@ -80,6 +120,8 @@ def test_go_example_is_a_module_with_valid_go():
     for package in third_party:
         assert any(package == r or package.startswith(r + "/") for r in required), "go.mod lacks %s" % package
     if not shutil.which("gofmt"):
+        # scripts/test.sh installs Debian's golang-go and sets LGTM_REQUIRE_GOFMT=1: the suite never skips this.
+        assert os.environ.get("LGTM_REQUIRE_GOFMT") != "1", "gofmt is missing but scripts/test.sh requires it"
         pytest.skip("gofmt not installed (apt install golang-go): syntax not checked")
     proc = subprocess.run(["gofmt", "-l", "-e", str(base)], capture_output=True, text=True)
     assert proc.returncode == 0 and proc.stdout == "", proc.stdout + proc.stderr

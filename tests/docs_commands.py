@@ -1,0 +1,115 @@
+"""The commands and paths the documentation shows, and the registry (tests/docs_commands.yml) of what runs them.
+
+Used by tests/unit/test_docs.py (every documented command and path is accounted for) and by
+tests/integration/test_lifecycle.py (runs the `lifecycle` commands and checks the project paths on a migrated
+project).
+"""
+
+import glob
+import re
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+REGISTRY = ROOT / "tests" / "docs_commands.yml"
+COMMAND_WORDS = ("ansible-playbook", "ansible-doc", "ansible-galaxy", "ansible-test", "ansible-lint", "docker", "curl",
+                 "molecule", "go", "gofmt", "date", "cd", "python3", "pip", "git", "apt", "apt-get", "tar", "grep", "bash")
+SHELL_BLOCK = re.compile(r"```(?:sh|bash|shell|console)\n(.*?)```", re.S)
+SPAN = re.compile(r"`([^`\n]+)`")
+
+
+def docs():
+    return [ROOT / "README.md"] + sorted(ROOT.glob("docs/*.md")) + sorted(ROOT.glob("roles/*/README.md"))
+
+
+def normalise(line):
+    """A command as the registry spells it: no "$ " prompt, no trailing "# comment", single spaces."""
+    line = re.sub(r"^\$\s+", "", line.strip())
+    line = re.sub(r"\s+#.*$", "", line)
+    return " ".join(line.split())
+
+
+def is_command(text):
+    words = text.split()
+    while words and re.match(r"^[A-Z][A-Z0-9_]*=\S*$", words[0]):
+        words = words[1:]  # LGTM_IMAGES=upstream ./scripts/demo.sh
+    return bool(words) and (words[0].startswith("./scripts/") or len(words) >= 2 and words[0] in COMMAND_WORDS)
+
+
+def documented(paths=None):
+    """{command: [doc, ...]} for every command in a shell code block or an inline code span of the docs."""
+    found = {}
+    for doc in paths or docs():
+        text = doc.read_text()
+        name = str(doc.relative_to(ROOT)) if ROOT in doc.parents else doc.name
+        commands = []
+        for block in SHELL_BLOCK.findall(text):
+            commands += [normalise(line) for line in block.splitlines()
+                         if line.strip() and not line.strip().startswith("#")]
+        prose = SHELL_BLOCK.sub("", text)
+        commands += [normalise(span) for span in SPAN.findall(prose) if is_command(span.strip())]
+        for command in commands:
+            if command:
+                found.setdefault(command, [])
+                if name not in found[command]:
+                    found[command].append(name)
+    return found
+
+
+def load():
+    return yaml.safe_load(REGISTRY.read_text())
+
+
+def _path_like(span):
+    span = span.strip()
+    if " " in span or "://" in span or ":" in span or "=" in span or "*" in span and "/" not in span:
+        return False
+    if span.startswith("/") or span.startswith("..."):
+        return False  # HTTP paths (/metrics) and elisions (.../loki)
+    first = span.split("/")[0]
+    if "." in first and not first.startswith(".") and "/" in span:
+        return False  # Go import paths (go.opentelemetry.io/..., github.com/...)
+    return "/" in span or bool(re.search(r"\.(yml|yaml|json|md|cnf|alloy|sql|go|sh)$", span))
+
+
+def documented_paths():
+    """Path-like inline code spans of the docs (not in shell blocks)."""
+    found = set()
+    for doc in docs():
+        for span in SPAN.findall(SHELL_BLOCK.sub("", doc.read_text())):
+            if _path_like(span):
+                found.add(span.strip())
+    return found
+
+
+def as_glob(path):
+    """Placeholders (<data>, <role>, ...) become *."""
+    return re.sub(r"<[^>]+>", "*", path).rstrip("/")
+
+
+def repo_resolves(path):
+    pattern = as_glob(path)
+    for base in (ROOT, ROOT / "roles" / "*", ROOT / "docs" / "examples" / "go"):
+        if glob.glob(str(base / pattern)):
+            return True
+    return False
+
+
+def missing_paths(kind, root):
+    """The registry's paths of `kind` (lifecycle, demo) that do not exist under root."""
+    missing = []
+    for entry in load()["paths"][kind]:
+        if not glob.glob(str(Path(root) / as_glob(entry.get("as", entry["path"])))):
+            missing.append(entry["path"])
+    return missing
+
+
+if __name__ == "__main__":
+    import sys
+
+    # python3 -m tests.docs_commands check-paths KIND ROOT
+    absent = missing_paths(sys.argv[2], sys.argv[3])
+    for path in absent:
+        print("the docs name %s, which is not under %s" % (path, sys.argv[3]))
+    sys.exit(1 if absent else 0)
