@@ -25,6 +25,15 @@ lgtm_docker_host() {
   (cd "$LGTM_ROOT" && python3 -m tests.harness.dockerhost all "$@")
 }
 
+# Debian's Go toolchain, for the gofmt check of docs/examples/go (tests/unit/test_docs.py).
+lgtm_gofmt() {
+  command -v gofmt >/dev/null 2>&1 && return 0
+  lgtm_say "installing Debian's golang-go (gofmt for docs/examples/go)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -q --no-install-recommends golang-go >/dev/null ||
+    { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends golang-go >/dev/null; }
+}
+
 lgtm_activate() {
   # shellcheck disable=SC1091
   . "$LGTM_VENV/bin/activate"

@@ -24,10 +24,13 @@ if ! $had_pidfile && [ -e "$pidfile" ] && [ "${LGTM_KEEP_DOCKERD:-0}" != 1 ]; th
   # This run started dockerd: stop it (by its PID) when the run ends.
   trap 'python3 -m tests.harness.dockerhost stop-engine' EXIT
 fi
+lgtm_say "setup: Go toolchain (gofmt)"
+lgtm_gofmt || { echo "setup failed: golang-go" >&2; exit 1; }
+export LGTM_REQUIRE_GOFMT=1
 lgtm_activate
 setup_seconds=$(( $(date +%s) - started ))
 
-steps=${LGTM_TEST_STEPS:-"unit yamllint ansible-lint docs build collection-list sanity migrate-example bad-inputs lifecycle e2e-refuses molecule"}
+steps=${LGTM_TEST_STEPS:-"unit yamllint ansible-lint docs build collection-list sanity migrate-example demo bad-inputs lifecycle e2e-refuses molecule"}
 scenarios=${LGTM_MOLECULE_SCENARIOS:-"default check-first fresh"}
 work="$LGTM_ROOT/.work/test"
 mkdir -p "$work"
@@ -133,6 +136,37 @@ PY
   return $rc
 }
 
+demo() {
+  # README's first command on a fresh copy (LGTM_IMAGES=standin: this network cannot pull, and the suite never
+  # asks a registry), its --check --diff re-run on the migrated copy (nothing left to change), the paths the
+  # README names, and the README's command that stops it. The README keeps the demo's volumes; the suite does not.
+  local project=.work/demo/legacy-project log="$work/demo.log" rc=0 name
+  demo_clean() {  # the demo's containers, networks and volumes, including those the migration left unused
+    [ -d "$project" ] || return 0
+    name=$(docker compose --project-directory "$project" config --format json 2>/dev/null |
+      python3 -c 'import json, sys; print(json.load(sys.stdin)["name"])') || return 0
+    docker compose --project-directory "$project" down -v >/dev/null 2>&1
+    docker volume ls -q --filter "label=com.docker.compose.project=$name" | xargs -r docker volume rm >/dev/null
+  }
+  demo_clean
+  LGTM_DEMO_RESET=1 LGTM_IMAGES=standin ./scripts/demo.sh >"$log" 2>&1 ||
+    { why "./scripts/demo.sh failed ($log):"; why_ansible "$log"; return 1; }
+  grep -q -E 'changed=[1-9][0-9]* .*failed=0' "$log" || { why "./scripts/demo.sh changed nothing ($log)"; rc=1; }
+  LGTM_IMAGES=standin ./scripts/demo.sh --check --diff >"$work/demo-check.log" 2>&1 &&
+    grep -q -E 'changed=0 .*failed=0' "$work/demo-check.log" ||
+    { why "./scripts/demo.sh --check --diff on the migrated demo did not report changed=0 ($work/demo-check.log):"
+      why_ansible "$work/demo-check.log"; rc=1; }
+  python3 -m tests.docs_commands check-paths demo . >"$work/demo-paths.log" 2>&1 ||
+    { why "paths the README names are missing:"; why_tail "$work/demo-paths.log"; rc=1; }
+  docker compose --project-directory .work/demo/legacy-project down >"$work/demo-down.log" 2>&1 ||
+    { why "the README's command that stops the demo failed:"; why_tail "$work/demo-down.log"; rc=1; }
+  if [ -n "$(docker compose --project-directory "$project" ps --all --quiet 2>/dev/null)" ]; then
+    why "containers of the demo are left after the README's down command"; rc=1
+  fi
+  demo_clean
+  return $rc
+}
+
 sanity() {
   # ansible-test sanity on what users install: the built collection, unpacked as ansible_collections/lgtm/stack.
   # ansible-test bootstraps pip in its venvs with a script from ci-files.testing.ansible.com, which this network
@@ -176,6 +210,7 @@ for step in $steps; do
     build) run_step "ansible-galaxy collection build" build_collection ;;
     collection-list) run_step "ansible-galaxy collection list shows lgtm.stack" collection_listed ;;
     migrate-example) run_step "migrate.yml --check --diff on examples/legacy-project" migrate_example ;;
+    demo) run_step "README's demo: ./scripts/demo.sh, --check --diff, down (stand-ins)" demo ;;
     bad-inputs) run_step "bad input: migrate.yml fails before any change (tests/integration)" \
       python -m pytest -q -p no:cacheprovider tests/integration/test_bad_inputs.py ;;
     lifecycle) run_step "secrets, kills at four points, rollback (tests/integration)" \

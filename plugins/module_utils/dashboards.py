@@ -104,7 +104,7 @@ class Rewriter(object):
             return TYPE_TO_UID[old_type], old_type, "mapped"
         return None, old_type, "unresolved"
 
-    def rewrite(self, doc, path):
+    def rewrite(self, doc):
         doc = copy.deepcopy(doc)
         if isinstance(doc.get("dashboard"), dict):
             doc = doc["dashboard"]  # an API export: Grafana's file provider wants the dashboard itself
@@ -234,7 +234,7 @@ def rewrite_all(providers, dest, datasource_map):
     uids = {}
     for source, target in plan_files(providers, dest):
         doc = load_dashboard(source)
-        new_doc, report = rewriter.rewrite(doc, source)
+        new_doc, report = rewriter.rewrite(doc)
         uid = new_doc.get("uid")
         if uid and uid in uids:
             raise InputError(source, "dashboard uid %r is also used by %s; Grafana would load only one of them"
