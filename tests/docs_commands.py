@@ -67,6 +67,8 @@ def _path_like(span):
         return False
     if span.startswith("/") or span.startswith("..."):
         return False  # HTTP paths (/metrics) and elisions (.../loki)
+    if re.match(r"^lgtm[._]", span) and "/" not in span:
+        return False  # variables and collection names (lgtm_images.alloy, lgtm.stack.alloy)
     first = span.split("/")[0]
     if "." in first and not first.startswith(".") and "/" in span:
         return False  # Go import paths (go.opentelemetry.io/..., github.com/...)
@@ -88,6 +90,22 @@ def as_glob(path):
     return re.sub(r"<[^>]+>", "*", path).rstrip("/")
 
 
+PROJECT_PREFIXES = (
+    (re.compile(r"^(<project>|<lgtm_project_dir>)/"), ""),
+    (re.compile(r"^<lgtm_stack_dir>/"), "observability/"),
+    (re.compile(r"^<lgtm_([a-z]+)_dir>/"), r"observability/\1/"),
+    (re.compile(r"^(observability|\.lgtm-backup)(/|$)"), r"\1\2"),
+)
+
+
+def project_path(path):
+    """The project-relative form of a path the docs name inside a migrated project, or None."""
+    for pattern, replacement in PROJECT_PREFIXES:
+        if pattern.match(path):
+            return pattern.sub(replacement, path, count=1) or "."
+    return None
+
+
 def repo_resolves(path):
     pattern = as_glob(path)
     for base in (ROOT, ROOT / "roles" / "*", ROOT / "docs" / "examples" / "go"):
@@ -97,12 +115,14 @@ def repo_resolves(path):
 
 
 def missing_paths(kind, root):
-    """The registry's paths of `kind` (lifecycle, demo) that do not exist under root."""
-    missing = []
-    for entry in load()["paths"][kind]:
-        if not glob.glob(str(Path(root) / as_glob(entry.get("as", entry["path"])))):
-            missing.append(entry["path"])
-    return missing
+    """The paths of `kind` (lifecycle: every project path the docs name; demo) that do not exist under root."""
+    registry = load()["paths"]
+    wanted = [(e["path"], e.get("as", e["path"])) for e in registry[kind]]
+    if kind == "lifecycle":
+        listed = set(path for path, _ in wanted) | set(e["path"] for e in registry["not_paths"])
+        wanted += [(path, project_path(path)) for path in sorted(documented_paths())
+                   if path not in listed and project_path(path) is not None]
+    return [path for path, target in wanted if not glob.glob(str(Path(root) / as_glob(target)))]
 
 
 if __name__ == "__main__":

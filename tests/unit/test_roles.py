@@ -3,13 +3,18 @@
 * every variable in defaults/main.yml is documented in meta/argument_specs.yml
   (entry point `main`) with a matching default, and the reverse;
 * every role variable is named lgtm_<role>_* (see .ansible-lint for why);
-* every role has tasks/preflight.yml and a README.
+* every role has tasks/preflight.yml and a README whose variables table is generated from the specs.
 """
 
+import re
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+import role_readmes  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 ROLES = sorted(p for p in (ROOT / "roles").iterdir() if (p / "tasks" / "main.yml").is_file())
@@ -59,11 +64,21 @@ def test_role_has_preflight_and_readme(role):
 
 
 @pytest.mark.parametrize("role", ROLES, ids=lambda p: p.name)
-def test_readme_lists_every_variable(role):
+def test_readme_table_is_generated_from_the_specs(role):
+    """The variables table is what scripts/role_readmes.py makes of meta/argument_specs.yml, and no Ansible
+    markup (C(), O() ...) is left anywhere in the README."""
     readme = (role / "README.md").read_text(encoding="utf-8")
+    assert role_readmes.render(role) == readme, "run python3 scripts/role_readmes.py"
     specs = _load(role / "meta" / "argument_specs.yml")["argument_specs"]["main"].get("options", {})
-    missing = sorted(name for name in specs if "`%s`" % name not in readme)
+    missing = sorted(name for name in specs if "| `%s` |" % name not in readme)
     assert not missing, "README of %s does not list %s" % (role.name, missing)
+    assert not re.search(r"\b(RV|[CIOVBEMUL])\([^)]*\)", readme), "Ansible markup left in %s" % role.name
+
+
+def test_markup_becomes_markdown():
+    assert role_readmes.markdown("C(a) O(b=1) I(c) B(d) U(https://x) L(the docs, https://y) RV(r)") == \
+        "`a` `b=1` *c* **d** https://x [the docs](https://y) `r`"
+    assert role_readmes._default([1, "a"]) == "`[1, a]`" and role_readmes._default("") == '`""`'
 
 
 @pytest.mark.parametrize("role", ROLES, ids=lambda p: p.name)
