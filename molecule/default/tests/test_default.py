@@ -3,10 +3,9 @@
 Real here: MariaDB, Redis, Prometheus (legacy), mysqld-exporter and redis-exporter - the `mysql_up 1` and
 `redis_up 1` checks are real scrapes of real databases, over the stack's network; the dashboards' PromQL is
 parsed by the real promtool, and the bundled MySQL/Redis dashboards' metrics are looked up in the real
-exporters' output. The API, Jaeger, Loki,
-Promtail, Grafana, Alloy, Tempo and Mimir containers are orchestration-only stand-ins (lgtm-test/standin-*):
-checks on them prove that compose created, replaced, removed and mounted the right containers, nothing about
-telemetry, config acceptance or correlation.
+exporters' output. The API, Jaeger, Loki, Promtail, Grafana, Alloy, Tempo and Mimir containers are
+orchestration-only stand-ins (lgtm-test/standin-*): checks on them prove that compose created, replaced,
+removed and mounted the right containers, nothing about telemetry, config acceptance or correlation.
 """
 
 import json
