@@ -14,7 +14,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 REGISTRY = ROOT / "tests" / "docs_commands.yml"
 COMMAND_WORDS = ("ansible-playbook", "ansible-doc", "ansible-galaxy", "ansible-test", "ansible-lint", "docker", "curl",
-                 "molecule", "go", "gofmt", "date", "cd", "python3", "pip", "git", "apt", "apt-get", "tar", "grep", "bash")
+                 "molecule", "go", "gofmt", "date", "cd", "python3", "pip", "git", "apt", "apt-get", "tar", "grep",
+                 "bash")
 SHELL_BLOCK = re.compile(r"```(?:sh|bash|shell|console)\n(.*?)```", re.S)
 SPAN = re.compile(r"`([^`\n]+)`")
 
