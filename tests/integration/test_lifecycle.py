@@ -18,7 +18,7 @@ import time
 import pytest
 
 from tests import docs_commands
-from tests.integration.conftest import EXAMPLE, ROOT, snapshot
+from tests.integration.conftest import EXAMPLE, ROOT, Output, snapshot
 
 PROJECT = "lgtm-it"
 EXPORTER_PW = "it-exporter-S3cret-71"
@@ -94,7 +94,7 @@ def _migrate(target, varsfile, *extra, playbook="migrate.yml", fault=None):
     argv = ["ansible-playbook", str(ROOT / playbook), "-e", "lgtm_project_dir=%s" % target, "-e", "@%s" % varsfile]
     proc = subprocess.run(argv + list(extra), cwd=str(ROOT), capture_output=True, text=True, env=env,
                           start_new_session=True, timeout=900)
-    return proc.returncode, proc.stdout + proc.stderr
+    return proc.returncode, Output(proc.stdout + proc.stderr)
 
 
 def _services(state="running"):
