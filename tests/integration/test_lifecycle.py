@@ -193,6 +193,7 @@ def _run_documented_commands(target, varsfile):
         print("documented command, rc %s in %.1fs: %s" % (proc.returncode, time.monotonic() - started, command))
         assert proc.returncode == 0, "documented command failed (%s): %s\n%s" % (proc.returncode, entry["cmd"],
                                                                                  out[-2500:])
+        assert not any(secret in out for secret in SECRETS), "a stack secret in the output of %s" % entry["cmd"]
         if entry.get("expect"):
             # Whitespace runs as one space: the YAML callback folds long lines where the path length decides.
             assert re.search(entry["expect"], " ".join(out.split())), "%s: no match for %r in\n%s" % (
