@@ -108,6 +108,8 @@ def project_path(path):
 
 
 def repo_resolves(path):
+    if path.startswith(".work/"):
+        return False  # made by the scripts, absent from a fresh checkout: such paths must be listed
     pattern = as_glob(path)
     for base in (ROOT, ROOT / "roles" / "*", ROOT / "docs" / "examples" / "go"):
         if glob.glob(str(base / pattern)):
