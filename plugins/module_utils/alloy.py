@@ -14,7 +14,8 @@ expressions, terminators, trailing commas) and :func:`check` the semantics
 that can be known without the binary: duplicate component name+label, every
 component reference resolves to a declared block, known export names, and
 ``otelcol`` ``output`` blocks wiring only signals their targets accept.
-Every error names ``line:column``.
+:func:`validate_all` adds the upstream contract (:mod:`alloy_contract`: components, arguments,
+kinds and Validate rules of the Alloy version the stack runs). Every error names ``line:column``.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -817,10 +818,21 @@ def validate(text, source=None):
     return config
 
 
-def validate_all(text, source=None):
-    """Parse and check; return every error as a list of strings (empty when valid)."""
+def validate_all(text, source=None, contract=True):
+    """Parse and check; return every error as a list of strings (empty when valid).
+
+    With `contract` (the default) the config is also checked against the argument facts of the
+    Alloy version the stack runs (:func:`alloy_contract.check`): every Alloy text the collection
+    writes goes through here before it is written.
+    """
     try:
         config = parse(text, source)
     except AlloyError as exc:
         return [str(exc)]
-    return [str(e) for e in check(config)]
+    errors = [str(e) for e in check(config)]
+    if contract:
+        # Imported here: alloy_contract imports this module.
+        from ansible_collections.lgtm.stack.plugins.module_utils import alloy_contract
+
+        errors += alloy_contract.check(config, source)
+    return errors

@@ -208,7 +208,18 @@ def test_writer_refuses_invalid_names():
 
 def test_validate_all_collects_every_error():
     text = 'a "x" {\n}\na "x" {\n}\nb = c.d.e\n'
-    errors = A.validate_all(text, "f.alloy")
+    errors = A.validate_all(text, "f.alloy", contract=False)
     assert len(errors) == 2
     assert errors[0].startswith("f.alloy:3:1:") and errors[1].startswith("f.alloy:5:5:")
     assert A.validate_all("x = [\n", "f.alloy")[0].startswith("f.alloy:2:1:")
+    # With the upstream contract (the default), the unknown component `a` is reported too.
+    errors = A.validate_all(text, "f.alloy")
+    assert errors[:2] == [e for e in errors if "no such component" not in e]
+    assert 'f.alloy:1:1: a "x": no such component in Alloy v1.18.1' in errors
+
+
+def test_validate_all_reports_contract_errors_without_raising():
+    text = 'prometheus.scrape "x" {\n\ttargets = []\n\tforward_to = []\n\tbody_size_limit = 10485760\n}\n'
+    assert A.validate_all(text, "c.alloy", contract=False) == []
+    errors = A.validate_all(text, "c.alloy")
+    assert len(errors) == 1 and errors[0].startswith('c.alloy:4:2: prometheus.scrape "x": body_size_limit: ')
