@@ -12,13 +12,14 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.lgtm.stack.plugins.module_utils.prometheus_convert import DEFAULT_FORWARD_TO, convert
 
 
-def prometheus_to_alloy(prometheus, forward_to=DEFAULT_FORWARD_TO, target_map=None, exclude_jobs=None, header=None):
+def prometheus_to_alloy(prometheus, forward_to=DEFAULT_FORWARD_TO, target_map=None, exclude_jobs=None, header=None,
+                        file_map=None):
     if not isinstance(prometheus, dict):
         raise AnsibleFilterError("prometheus_to_alloy expects a Prometheus config mapping, got %s"
                                  % type(prometheus).__name__)
     try:
         return convert(prometheus, forward_to=forward_to, target_map=target_map, exclude_jobs=exclude_jobs,
-                       header=header)
+                       header=header, file_map=file_map)
     except (ValueError, KeyError, TypeError) as exc:
         raise AnsibleFilterError("prometheus_to_alloy: %s" % exc)
 

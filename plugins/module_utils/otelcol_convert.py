@@ -27,6 +27,18 @@ _LOKI_HINTS = ("loki.attribute.labels", "loki.resource.labels", "loki.format", "
 _ATTR_ACTION_KEYS = ("key", "value", "pattern", "from_attribute", "from_context", "converted_type", "action")
 _TRANSFORM_BLOCKS = {"trace_statements": "trace_statements", "metric_statements": "metric_statements",
                      "log_statements": "log_statements"}
+_FLAT_KEYS = {"trace_statements": "trace", "metric_statements": "metric", "log_statements": "log"}
+COLLECTOR_BATCH_SIZE = 8192
+# otelcol.receiver.jaeger's default endpoints (alloy-v1.18.1-components.json): 0.0.0.0:<port>.
+JAEGER_PORTS = {"grpc": 14250, "thrift_http": 14268, "thrift_binary": 6832, "thrift_compact": 6831}
+
+
+def endpoint_port(endpoint, default):
+    """The port of a "host:port" endpoint, or `default` when none is given."""
+    if not endpoint:
+        return default
+    tail = str(endpoint).rsplit(":", 1)[-1]
+    return int(tail) if tail.isdigit() else default
 
 
 def _signal(pipeline_name):
@@ -42,23 +54,134 @@ def _ottl_string(value):
     return '"%s"' % str(value).replace("\\", "\\\\").replace('"', '\\"')
 
 
+def _number(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _batch(name, cfg, unconverted):
+    """The collector's batch defaults are 8192 / no maximum (0); Alloy's are 2000 / 3000 and Validate() refuses
+    send_batch_max_size below send_batch_size unless it is 0 (alloy-v1.18.1-components.json,
+    otelcol.processor.batch). Like `alloy convert`, the collector's effective values are written out."""
+    body = []
+    if "timeout" in cfg:
+        body.append(Attribute("timeout", str(cfg["timeout"])))
+    size = _number(cfg.get("send_batch_size", COLLECTOR_BATCH_SIZE))
+    maximum = _number(cfg.get("send_batch_max_size", 0))
+    if size is None or size < 0:
+        unconverted.append({"component": name, "key": "send_batch_size",
+                            "reason": "%r is not a batch size; the collector's default %d is used"
+                                      % (cfg.get("send_batch_size"), COLLECTOR_BATCH_SIZE)})
+        size = COLLECTOR_BATCH_SIZE
+    if maximum is None or maximum < 0 or (maximum and maximum < size):
+        unconverted.append({"component": name, "key": "send_batch_max_size",
+                            "reason": "%r is below send_batch_size %d (the collector refuses it too); no maximum "
+                                      "(0) is written" % (cfg.get("send_batch_max_size"), size)})
+        maximum = 0
+    body.append(Attribute("send_batch_size", size))
+    body.append(Attribute("send_batch_max_size", maximum))
+    for extra in sorted(set(cfg) - {"timeout", "send_batch_size", "send_batch_max_size"}):
+        unconverted.append({"component": name, "key": extra, "reason": "batch option not converted"})
+    return body
+
+
+def _memory_limiter(name, cfg, unconverted):
+    """Alloy's Validate(): check_interval > 0; exactly one of limit / limit_percentage; with a percentage,
+    spike_limit_percentage in (0, 100] with no automatic default (the collector accepts 0 there);
+    alloy-v1.18.1-components.json, otelcol.processor.memory_limiter."""
+    body = []
+    check = cfg.get("check_interval")
+    if not check or str(check).strip() in ("0", "0s"):
+        unconverted.append({"component": name, "key": "check_interval",
+                            "reason": "missing or zero (the collector refuses it too); 1s is written"})
+        check = "1s"
+    body.append(Attribute("check_interval", str(check)))
+    mib = _number(cfg.get("limit_mib"))
+    percent = _number(cfg.get("limit_percentage"))
+    if mib and percent:
+        unconverted.append({"component": name, "key": "limit_percentage",
+                            "reason": "both limit_mib and limit_percentage are set; Alloy takes one: limit_mib "
+                                      "is kept"})
+        percent = None
+    if mib:
+        body.append(Attribute("limit", "%dMiB" % mib))
+        spike = _number(cfg.get("spike_limit_mib"))
+        if spike and spike < mib:
+            body.append(Attribute("spike_limit", "%dMiB" % spike))
+        elif spike:
+            unconverted.append({"component": name, "key": "spike_limit_mib",
+                                "reason": "%d is not below limit_mib %d; Alloy's default (a fifth of the limit) "
+                                          "is used" % (spike, mib)})
+    elif percent and 0 < percent <= 100:
+        spike = _number(cfg.get("spike_limit_percentage"))
+        if not spike or not 0 < spike < percent:
+            substitute = max(1, percent // 5)
+            unconverted.append({"component": name, "key": "spike_limit_percentage",
+                                "reason": "%r has no Alloy form (Alloy needs a spike percentage in (0, 100] below "
+                                          "the limit); %d (a fifth of limit_percentage, Alloy's rule for limit) "
+                                          "is written" % (cfg.get("spike_limit_percentage"), substitute)})
+            spike = substitute
+        body.append(Attribute("limit_percentage", percent))
+        body.append(Attribute("spike_limit_percentage", spike))
+    else:
+        unconverted.append({"component": name, "key": "limit_mib",
+                            "reason": "no usable limit_mib or limit_percentage (the collector refuses it too); "
+                                      "limit_percentage 80 with spike 20 is written"})
+        body.append(Attribute("limit_percentage", 80))
+        body.append(Attribute("spike_limit_percentage", 20))
+    return body
+
+
+def _transform(name, cfg, unconverted):
+    """Groups with a `context` become <signal>_statements blocks; statements without one (the collector's flat
+    lists, or a group with no context) go to Alloy's `statements` block, whose lists take context-inferred
+    statements (alloy-v1.18.1-components.json, otelcol.processor.transform: the blocks require `context`)."""
+    body = []
+    if cfg.get("error_mode"):
+        body.append(Attribute("error_mode", str(cfg["error_mode"])))
+    flat = dict((k, []) for k in _TRANSFORM_BLOCKS)
+    for key, block_name in _TRANSFORM_BLOCKS.items():
+        groups = cfg.get(key) or []
+        for index, group in enumerate(groups):
+            if isinstance(group, str):
+                flat[key].append(group)
+                continue
+            if not isinstance(group, dict):
+                unconverted.append({"component": name, "key": "%s[%d]" % (key, index), "reason": "not a mapping"})
+                continue
+            statements = [str(s) for s in group.get("statements") or []]
+            if not group.get("context"):
+                if group.get("conditions") or group.get("error_mode"):
+                    unconverted.append({"component": name, "key": "%s[%d]" % (key, index),
+                                        "reason": "a group without context cannot keep its conditions or "
+                                                  "error_mode in Alloy's context-inferred statements block; give "
+                                                  "it a context"})
+                    continue
+                flat[key].extend(statements)
+                continue
+            inner = [Attribute("context", str(group["context"]))]
+            inner.append(Attribute("statements", [Raw(s) for s in statements]))
+            if group.get("conditions"):
+                inner.append(Attribute("conditions", [Raw(str(c)) for c in group["conditions"]]))
+            if group.get("error_mode"):
+                inner.append(Attribute("error_mode", str(group["error_mode"])))
+            body.append(Block(block_name, body=inner))
+    lists = [Attribute(_FLAT_KEYS[key], [Raw(s) for s in flat[key]]) for key in _TRANSFORM_BLOCKS if flat[key]]
+    if lists:
+        body.append(Block("statements", body=lists))
+    return body
+
+
 def _processor_block(name, cfg, unconverted, notes):
     """(block_name, body) for one processor, or None when it cannot be converted."""
     kind = _kind(name)
     cfg = cfg or {}
     if kind == "batch":
-        body = [Attribute(k, cfg[k] if isinstance(cfg[k], int) else str(cfg[k]))
-                for k in ("timeout", "send_batch_size", "send_batch_max_size") if k in cfg]
-        return "otelcol.processor.batch", body
+        return "otelcol.processor.batch", _batch(name, cfg, unconverted)
     if kind == "memory_limiter":
-        body = []
-        for key in ("check_interval", "limit_percentage", "spike_limit_percentage"):
-            if key in cfg:
-                body.append(Attribute(key, cfg[key] if isinstance(cfg[key], int) else str(cfg[key])))
-        for key, target in (("limit_mib", "limit"), ("spike_limit_mib", "spike_limit")):
-            if key in cfg:
-                body.append(Attribute(target, "%sMiB" % cfg[key]))
-        return "otelcol.processor.memory_limiter", body
+        return "otelcol.processor.memory_limiter", _memory_limiter(name, cfg, unconverted)
     if kind == "attributes":
         body = []
         for index, action in enumerate(cfg.get("actions") or []):
@@ -107,22 +230,7 @@ def _processor_block(name, cfg, unconverted, notes):
                                            Attribute("statements", [Raw(s) for s in statements])]))
         return "otelcol.processor.transform", body
     if kind == "transform":
-        body = []
-        if cfg.get("error_mode"):
-            body.append(Attribute("error_mode", str(cfg["error_mode"])))
-        for key, block_name in _TRANSFORM_BLOCKS.items():
-            for group in cfg.get(key) or []:
-                if isinstance(group, str):  # flat statement list (newer collector syntax)
-                    body.append(Block(block_name, body=[Attribute("statements", [Raw(group)])]))
-                    continue
-                inner = []
-                if group.get("context"):
-                    inner.append(Attribute("context", str(group["context"])))
-                inner.append(Attribute("statements", [Raw(str(s)) for s in group.get("statements") or []]))
-                if group.get("conditions"):
-                    inner.append(Attribute("conditions", [Raw(str(c)) for c in group["conditions"]]))
-                body.append(Block(block_name, body=inner))
-        return "otelcol.processor.transform", body
+        return "otelcol.processor.transform", _transform(name, cfg, unconverted)
     if kind == "filter":
         unconverted.append({"component": name, "key": None,
                             "reason": "filter processor not converted automatically; rewrite it as "
@@ -136,7 +244,8 @@ def convert(collector, targets=None, label_prefix="legacy", header=None):
     """Rebuild the collector's pipelines for Alloy.
 
     `collector` is the parsed collector config or legacy_stack_info's `otel_collector`.
-    Returns {"alloy", "otlp_inputs", "otlp_endpoints", "jaeger", "components", "unconverted", "notes",
+    Returns {"alloy", "otlp_inputs", "otlp_endpoints", "jaeger" (the first Jaeger receiver), "jaeger_receivers"
+    (each with label, protocols and the port each protocol listens on), "components", "unconverted", "notes",
     "dropped_exporters"}.
     """
     targets = dict(DEFAULT_TARGETS, **(targets or {}))
@@ -149,6 +258,7 @@ def convert(collector, targets=None, label_prefix="legacy", header=None):
     otlp_inputs = dict((s, []) for s in SIGNALS)
     otlp_endpoints = {}
     jaeger = None
+    jaeger_receivers = []
 
     def add_output(key, signal, expr):
         bucket = outputs.setdefault(key, {}).setdefault(signal, [])
@@ -212,13 +322,28 @@ def convert(collector, targets=None, label_prefix="legacy", header=None):
                 label = sanitize_label("%s_%s" % (label_prefix, recv.replace("/", "_")))
                 key = ("otelcol.receiver.jaeger", label)
                 if key not in blocks:
-                    protos = []
-                    for proto in ("grpc", "thrift_http", "thrift_binary", "thrift_compact"):
-                        if proto in (rcfg.get("protocols") or {}):
-                            endpoint = ((rcfg["protocols"][proto]) or {}).get("endpoint")
+                    protos, ports = [], {}
+                    protocols = rcfg.get("protocols") or {}
+                    for proto in JAEGER_PORTS:
+                        if proto in protocols:
+                            pcfg = protocols[proto] or {}
+                            endpoint = pcfg.get("endpoint")
                             protos.append(Block(proto, body=[Attribute("endpoint", endpoint)] if endpoint else []))
+                            ports[proto] = endpoint_port(endpoint, JAEGER_PORTS[proto])
+                            for extra in sorted(set(pcfg) - {"endpoint"}):
+                                unconverted.append({"component": recv, "key": "protocols.%s.%s" % (proto, extra),
+                                                    "reason": "Jaeger receiver option not converted"})
+                    for extra in sorted(set(protocols) - set(JAEGER_PORTS)):
+                        unconverted.append({"component": recv, "key": "protocols.%s" % extra,
+                                            "reason": "unknown Jaeger protocol"})
+                    if not protos:
+                        unconverted.append({"component": recv, "key": "protocols",
+                                            "reason": "no Jaeger protocol enabled; the receiver is not converted"})
+                        continue
                     blocks[key] = Block("otelcol.receiver.jaeger", label, [Block("protocols", body=protos)])
-                    jaeger = {"label": label, "protocols": [p.name for p in protos]}
+                    info = {"label": label, "protocols": [p.name for p in protos], "ports": ports}
+                    jaeger_receivers.append(info)
+                    jaeger = jaeger or info
                 for hop in next_hops:
                     add_output(key, signal, hop)
             elif kind == "zipkin":
@@ -253,6 +378,7 @@ def convert(collector, targets=None, label_prefix="legacy", header=None):
         "otlp_inputs": otlp_inputs,
         "otlp_endpoints": otlp_endpoints,
         "jaeger": jaeger,
+        "jaeger_receivers": jaeger_receivers,
         "components": ["%s.%s" % k for k in blocks],
         "unconverted": unconverted,
         "notes": notes,

@@ -30,16 +30,25 @@ from ansible_collections.lgtm.stack.plugins.module_utils.redaction import MASK
 
 DEFAULT_FORWARD_TO = "prometheus.remote_write.mimir.receiver"
 PROMETHEUS_DEFAULT_INTERVAL = "1m"
+PROMETHEUS_DEFAULT_TIMEOUT = "10s"
+# prometheus.scrape's own default scrape_timeout (alloy-v1.18.1-components.json); Validate() refuses a timeout
+# above the interval, so an interval under 10s needs an explicit timeout.
+ALLOY_DEFAULT_TIMEOUT = 10.0
 
 # Scrape options whose Alloy argument has the same name and meaning.
 _SAME_NAME = ("scrape_interval", "scrape_timeout", "metrics_path", "scheme", "honor_labels", "honor_timestamps",
               "track_timestamps_staleness", "params", "sample_limit", "target_limit", "label_limit",
               "label_name_length_limit", "label_value_length_limit", "body_size_limit", "enable_http2",
               "follow_redirects", "proxy_url", "no_proxy", "proxy_from_environment", "scrape_protocols",
-              "enable_compression", "native_histogram_bucket_limit", "scrape_classic_histograms",
-              "bearer_token_file")
+              "enable_compression", "native_histogram_bucket_limit", "scrape_classic_histograms")
 _RULE_KEYS = ("source_labels", "separator", "regex", "modulus", "target_label", "replacement", "action")
-_TLS_KEYS = ("ca_file", "cert_file", "key_file", "server_name", "insecure_skip_verify", "min_version", "ca", "cert")
+# Prometheus tls_config key -> Alloy tls_config attribute (Alloy takes the inline PEM as ca_pem/cert_pem/key_pem,
+# never ca/cert/key: alloy-v1.18.1-components.json, prometheus.scrape tls_config).
+_TLS_KEYS = (("ca_file", "ca_file"), ("cert_file", "cert_file"), ("key_file", "key_file"), ("ca", "ca_pem"),
+             ("cert", "cert_pem"), ("key", "key_pem"), ("server_name", "server_name"),
+             ("insecure_skip_verify", "insecure_skip_verify"), ("min_version", "min_version"))
+_TLS_VERSIONS = ("TLS10", "TLS11", "TLS12", "TLS13")
+_FILE_KEYS = ("ca_file", "cert_file", "key_file")
 _SD_HANDLED = ("static_configs", "file_sd_configs", "docker_sd_configs", "dns_sd_configs", "http_sd_configs")
 _HANDLED = set(_SAME_NAME) | set(_SD_HANDLED) | {
     "job_name",
@@ -51,6 +60,7 @@ _HANDLED = set(_SAME_NAME) | set(_SD_HANDLED) | {
     "tls_config",
     "line",
     "file_sd_files",
+    "bearer_token_file",
 }
 
 
@@ -66,6 +76,50 @@ def _bytes(value):
         return None
     power = "BKMGTP".index((match.group(2) or "B")[0].upper())
     return int(match.group(1)) * 1024 ** power
+
+
+_UNITS = "BKMGTP"
+
+
+def _alloy_bytes(count):
+    """A byte count as Alloy's `format: bytes` string ("10MiB", "512KiB", "0B"): the largest exact unit."""
+    power = 0
+    while count and count % 1024 == 0 and power < len(_UNITS) - 1:
+        count //= 1024
+        power += 1
+    return "%d%s" % (count, "B" if power == 0 else _UNITS[power] + "iB")
+
+
+_DURATION_PART = re.compile(r"(\d+)(ms|y|w|d|h|m|s)")
+_DURATION_SECONDS = {"y": 365 * 86400, "w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1, "ms": 0.001}
+
+
+def _seconds(value):
+    """A Prometheus duration ("1m30s", "1d", "500ms") in seconds, or None when it is not one."""
+    text = str(value).strip()
+    if not text:
+        return None
+    if text == "0":
+        return 0.0
+    parts = _DURATION_PART.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        return None
+    return float(sum(int(n) * _DURATION_SECONDS[u] for n, u in parts))
+
+
+def _go_duration(value):
+    """A Prometheus duration as Go's time.ParseDuration reads it (Alloy has no d, w or y units)."""
+    text = str(value).strip()
+    if not re.search(r"\d+[dwy]", text):
+        return text
+    seconds = _seconds(text)
+    if seconds is None:
+        return text
+    hours, rest = divmod(int(round(seconds * 1000)), 3600000)
+    minutes, rest = divmod(rest, 60000)
+    secs, millis = divmod(rest, 1000)
+    out = "".join("%d%s" % (n, u) for n, u in ((hours, "h"), (minutes, "m"), (secs, "s"), (millis, "ms")) if n)
+    return out or "0s"
 
 
 def _env_name(job, what):
@@ -104,7 +158,26 @@ def _credential(job, value, what, env_vars):
     return value
 
 
-def _auth_block(block_name, auth, secret_key, file_key, what, job, env_vars, mounts):
+def _map_file(path, file_map):
+    """The path Alloy reads for a file the old Prometheus container read at `path` (exact or under a directory)."""
+    path = str(path)
+    if path in file_map:
+        return file_map[path]
+    for source in sorted(file_map, key=len, reverse=True):
+        if path.startswith(source.rstrip("/") + "/"):
+            return file_map[source].rstrip("/") + path[len(source.rstrip("/")):]
+    return None
+
+
+def _file(job, key, path, mounts, file_map):
+    """Record a file the job reads (it must be mounted into Alloy) and return the path to write."""
+    mapped = _map_file(path, file_map)
+    mounts.append({"job": job, "key": key, "container_path": str(path), "alloy_path": mapped or str(path),
+                   "mapped": mapped is not None})
+    return mapped or str(path)
+
+
+def _auth_block(block_name, auth, secret_key, file_key, what, job, env_vars, mounts, file_map):
     """basic_auth / authorization: plain fields as they are, the secret through _credential, the file mounted."""
     inner = []
     if block_name == "authorization":
@@ -114,13 +187,68 @@ def _auth_block(block_name, auth, secret_key, file_key, what, job, env_vars, mou
     if secret_key in auth:
         inner.append(Attribute(secret_key, _credential(job, auth[secret_key], what, env_vars)))
     if file_key in auth:
-        inner.append(Attribute(file_key, str(auth[file_key])))
-        mounts.append({"job": job, "container_path": str(auth[file_key])})
+        inner.append(Attribute(file_key, _file(job, "%s.%s" % (block_name, file_key), auth[file_key], mounts,
+                                               file_map)))
     return Block(block_name, body=inner)
 
 
-def convert_job(job, global_cfg, forward_to, target_map, unconverted, env_vars, mounts):
+def _timing(job, global_cfg, name, unconverted):
+    """(interval, timeout or None) as Prometheus resolves them, in a form prometheus.scrape accepts.
+
+    Prometheus: a job without scrape_timeout takes the global one (10s by default) capped at its interval; an
+    explicit timeout above the interval is refused. Alloy: scrape_timeout defaults to 10s and Validate() refuses it
+    above scrape_interval, so the timeout is written whenever it differs from 10s.
+    """
+    interval = str(job.get("scrape_interval") or global_cfg.get("scrape_interval") or PROMETHEUS_DEFAULT_INTERVAL)
+    interval_s = _seconds(interval)
+    if interval_s is None:
+        unconverted.append({"job": name, "key": "scrape_interval",
+                            "reason": "duration %r not understood; Alloy's default 1m is used" % interval})
+        interval, interval_s = PROMETHEUS_DEFAULT_INTERVAL, 60.0
+    explicit = job.get("scrape_timeout")
+    timeout = str(explicit or global_cfg.get("scrape_timeout") or PROMETHEUS_DEFAULT_TIMEOUT)
+    timeout_s = _seconds(timeout)
+    if timeout_s is None:
+        unconverted.append({"job": name, "key": "scrape_timeout",
+                            "reason": "duration %r not understood; the interval is used" % timeout})
+        timeout, timeout_s = interval, interval_s
+    if timeout_s > interval_s:
+        if explicit:
+            unconverted.append({"job": name, "key": "scrape_timeout",
+                                "reason": "scrape_timeout %s is above scrape_interval %s (Prometheus and Alloy "
+                                          "refuse it); the interval is used as the timeout" % (timeout, interval)})
+        timeout, timeout_s = interval, interval_s
+    interval = _go_duration(interval)
+    if timeout_s == ALLOY_DEFAULT_TIMEOUT and not explicit and not global_cfg.get("scrape_timeout"):
+        return interval, None
+    return interval, _go_duration(timeout)
+
+
+def _tls_block(name, tls, unconverted, env_vars, mounts, file_map):
+    inner = []
+    for key, alloy_key in _TLS_KEYS:
+        if key not in tls or tls[key] is None:
+            continue
+        value = tls[key]
+        if key in _FILE_KEYS:
+            value = _file(name, "tls_config.%s" % key, value, mounts, file_map)
+        elif key == "key":
+            value = _credential(name, value, "TLS_KEY", env_vars)
+        elif key == "min_version" and str(value) not in _TLS_VERSIONS:
+            unconverted.append({"job": name, "key": "tls_config.min_version",
+                                "reason": "%r is not one of %s" % (value, ", ".join(_TLS_VERSIONS))})
+            continue
+        elif not isinstance(value, bool):
+            value = str(value)
+        inner.append(Attribute(alloy_key, value))
+    for extra in sorted(set(tls) - set(k for k, _ in _TLS_KEYS)):
+        unconverted.append({"job": name, "key": "tls_config.%s" % extra, "reason": "TLS option not converted"})
+    return Block("tls_config", body=inner)
+
+
+def convert_job(job, global_cfg, forward_to, target_map, unconverted, env_vars, mounts, file_map=None):
     """(blocks, info) for one scrape job."""
+    file_map = dict(file_map or {})
     name = str(job["job_name"])
     label = sanitize_label(name)
     blocks = []
@@ -137,13 +265,12 @@ def convert_job(job, global_cfg, forward_to, target_map, unconverted, env_vars, 
         target_exprs.append(static_targets)
     for index, sd in enumerate(job.get("file_sd_configs") or []):
         sd_label = label if index == 0 else "%s_%d" % (label, index)
-        body = [Attribute("files", [str(f) for f in sd.get("files") or []])]
+        files = [_file(name, "file_sd_configs[%d].files" % index, f, mounts, file_map) for f in sd.get("files") or []]
+        body = [Attribute("files", files)]
         if sd.get("refresh_interval"):
-            body.append(Attribute("refresh_interval", str(sd["refresh_interval"])))
+            body.append(Attribute("refresh_interval", _go_duration(sd["refresh_interval"])))
         blocks.append(Block("discovery.file", sd_label, body))
         target_exprs.append(Expr("discovery.file.%s.targets" % sd_label))
-        for pattern in sd.get("files") or []:
-            mounts.append({"job": name, "container_path": str(pattern)})
     for index, sd in enumerate(job.get("docker_sd_configs") or []):
         sd_label = label if index == 0 else "%s_%d" % (label, index)
         body = [Attribute("host", str(sd.get("host", "unix:///var/run/docker.sock")))]
@@ -194,10 +321,10 @@ def convert_job(job, global_cfg, forward_to, target_map, unconverted, env_vars, 
         scrape_forward = Expr("prometheus.relabel.%s.receiver" % label)
 
     body = [Attribute("targets", targets), Attribute("forward_to", [scrape_forward]), Attribute("job_name", name)]
-    interval = job.get("scrape_interval") or global_cfg.get("scrape_interval")
-    timeout = job.get("scrape_timeout") or global_cfg.get("scrape_timeout")
+    interval, timeout = _timing(job, global_cfg, name, unconverted)
     settings = dict(job)
-    settings["scrape_interval"] = interval or PROMETHEUS_DEFAULT_INTERVAL  # Alloy's own default is 60s too
+    settings["scrape_interval"] = interval
+    settings.pop("scrape_timeout", None)
     if timeout:
         settings["scrape_timeout"] = timeout
     for key in _SAME_NAME:
@@ -208,28 +335,27 @@ def convert_job(job, global_cfg, forward_to, target_map, unconverted, env_vars, 
             elif key == "scrape_protocols":
                 value = [str(v) for v in value]
             elif key == "body_size_limit":
+                # Prometheus reads it as units.Base2Bytes ("10MB" = 10 MiB); Alloy takes a bytes string, never a number.
                 value = _bytes(value)
                 if value is None:
                     unconverted.append({"job": name, "key": key, "reason": "size %r not understood" % settings[key]})
                     continue
+                value = _alloy_bytes(value)
             elif not isinstance(value, (bool, int)):
                 value = str(value)
             body.append(Attribute(key, value))
     if job.get("bearer_token"):
         body.append(Attribute("bearer_token", _credential(name, job["bearer_token"], "BEARER_TOKEN", env_vars)))
+    if job.get("bearer_token_file"):
+        body.append(Attribute("bearer_token_file", _file(name, "bearer_token_file", job["bearer_token_file"], mounts,
+                                                         file_map)))
     for block_name, secret_key, file_key, what in (("basic_auth", "password", "password_file", "PASSWORD"),
                                                    ("authorization", "credentials", "credentials_file", "CREDENTIALS")):
         if job.get(block_name):
-            body.append(_auth_block(block_name, job[block_name], secret_key, file_key, what, name, env_vars, mounts))
+            body.append(_auth_block(block_name, job[block_name], secret_key, file_key, what, name, env_vars, mounts,
+                                    file_map))
     if job.get("tls_config"):
-        tls = job["tls_config"]
-        inner = [Attribute(k, tls[k] if isinstance(tls[k], bool) else str(tls[k])) for k in _TLS_KEYS if k in tls]
-        for extra in sorted(set(tls) - set(_TLS_KEYS)):
-            unconverted.append({"job": name, "key": "tls_config.%s" % extra, "reason": "TLS option not converted"})
-        for key in ("ca_file", "cert_file", "key_file"):
-            if key in tls:
-                mounts.append({"job": name, "container_path": str(tls[key])})
-        body.append(Block("tls_config", body=inner))
+        body.append(_tls_block(name, job["tls_config"], unconverted, env_vars, mounts, file_map))
     for key in sorted(set(job) - _HANDLED):
         if not key.endswith("_sd_configs"):
             unconverted.append({"job": name, "key": key, "reason": "scrape option not converted"})
@@ -237,12 +363,15 @@ def convert_job(job, global_cfg, forward_to, target_map, unconverted, env_vars, 
     return blocks, {"job_name": name, "label": label, "static_targets": [t["__address__"] for t in static_targets]}
 
 
-def convert(prometheus, forward_to=DEFAULT_FORWARD_TO, target_map=None, exclude_jobs=None, header=None):
+def convert(prometheus, forward_to=DEFAULT_FORWARD_TO, target_map=None, exclude_jobs=None, header=None,
+            file_map=None):
     """Convert a parsed prometheus.yml (or legacy_stack_info's `prometheus`) to Alloy.
 
+    `file_map` maps a path inside the old Prometheus container (a file or a directory) to the path where Alloy
+    reads it; every file a job reads is listed in `mounts` (job, key, container_path, alloy_path, mapped).
     Returns {"alloy": text, "jobs": [...], "unconverted": [...], "env_vars": [...], "mounts": [...],
-    "external_labels": {...}}. The text passes the collection's Alloy parser except for the
-    reference to `forward_to`, which the caller's config declares.
+    "external_labels": {...}, "scrape_interval": the global interval or None}. The text passes the collection's
+    Alloy parser except for the reference to `forward_to`, which the caller's config declares.
     """
     prometheus = prometheus or {}
     global_cfg = dict(prometheus.get("global") or {})
@@ -258,7 +387,8 @@ def convert(prometheus, forward_to=DEFAULT_FORWARD_TO, target_map=None, exclude_
         if label in seen_labels:
             raise ValueError("jobs %r and %r map to the same Alloy label %r" % (seen_labels[label], name, label))
         seen_labels[label] = name
-        job_blocks, info = convert_job(job, global_cfg, forward_to, target_map, unconverted, env_vars, mounts)
+        job_blocks, info = convert_job(job, global_cfg, forward_to, target_map, unconverted, env_vars, mounts,
+                                       file_map)
         blocks.extend(job_blocks)
         jobs.append(info)
     for key in ("rule_files", "alerting", "remote_read"):
@@ -271,7 +401,8 @@ def convert(prometheus, forward_to=DEFAULT_FORWARD_TO, target_map=None, exclude_
         unconverted.append({"job": None, "key": "global.%s" % key, "reason": "global option not converted"})
     text = render(blocks, header=header)
     return {"alloy": text, "jobs": jobs, "unconverted": unconverted, "env_vars": env_vars, "mounts": mounts,
-            "external_labels": dict((str(k), str(v)) for k, v in (global_cfg.get("external_labels") or {}).items())}
+            "external_labels": dict((str(k), str(v)) for k, v in (global_cfg.get("external_labels") or {}).items()),
+            "scrape_interval": _go_duration(global_cfg["scrape_interval"]) if global_cfg.get("scrape_interval") else None}
 
 
 def check_converted(text, forward_to=DEFAULT_FORWARD_TO):

@@ -31,3 +31,48 @@ def test_compose_project_default_from_the_directory(render_role_template):
     assert resolved["lgtm_alloy_compose_project"] == "myshopv2"
     _, resolved = render_role_template("alloy", "compose.yaml.j2", lgtm_project_dir="/srv/x", lgtm_compose_project="shop")
     assert resolved["lgtm_alloy_compose_project"] == "shop" and resolved["lgtm_alloy_service_namespace"] == "shop"
+
+
+def test_scrape_secrets_env_file_only_when_set(render_role_template):
+    svc = fragment(render_role_template)["services"]["alloy"]
+    assert "env_file" not in svc
+    svc = fragment(render_role_template, lgtm_alloy_scrape_secrets={"LGTM_SCRAPE_ORDERS_PASSWORD": "pw"})["services"]["alloy"]
+    assert svc["env_file"] == ["./scrape.env"]
+
+
+def test_scrape_secrets_are_written_0600_and_never_logged():
+    from pathlib import Path
+
+    tasks = yaml.safe_load((Path(__file__).resolve().parents[3] / "roles/alloy/tasks/configure.yml").read_text())
+    (write,) = [t for t in tasks if "scrape.env" in str(t.get("ansible.builtin.copy", {}).get("dest", ""))]
+    assert write["ansible.builtin.copy"]["mode"] == "0600" and write["no_log"] is True
+    assert "lgtm_alloy_scrape_secrets | length > 0" in write["when"]
+    specs = yaml.safe_load((Path(__file__).resolve().parents[3] / "roles/alloy/meta/argument_specs.yml").read_text())
+    assert specs["argument_specs"]["main"]["options"]["lgtm_alloy_scrape_secrets"]["no_log"] is True
+
+
+def test_scrape_files_are_mounted_where_the_config_reads_them(render_role_template):
+    from ansible_collections.lgtm.stack.plugins.filter.alloy_config import alloy_config
+    from ansible_collections.lgtm.stack.plugins.module_utils import alloy as A
+
+    files = [{"host_path": "/srv/shop/prometheus/secrets", "container_path": "/etc/prometheus/secrets/"},
+             {"host_path": "/srv/shop/prometheus/ca.pem", "container_path": "/etc/prometheus/ca.pem"}]
+    job = {"job_name": "orders", "basic_auth": {"username": "u", "password_file": "/etc/prometheus/secrets/pw"},
+           "tls_config": {"ca_file": "/etc/prometheus/ca.pem"}, "static_configs": [{"targets": ["orders:8080"]}]}
+    text, resolved = render_role_template("alloy", "compose.yaml.j2", lgtm_project_dir="/srv/shop",
+                                          lgtm_alloy_scrape_files=files, lgtm_alloy_scrape_jobs=[job],
+                                          lgtm_alloy_external_labels={"cluster": "eu"},
+                                          lgtm_alloy_service_identities={"api": {"service_name": "shop-api"}})
+    volumes = yaml.safe_load(text)["services"]["alloy"]["volumes"]
+    assert "/srv/shop/prometheus/secrets:/etc/alloy/files/etc/prometheus/secrets:ro" in volumes
+    assert "/srv/shop/prometheus/ca.pem:/etc/alloy/files/etc/prometheus/ca.pem:ro" in volumes
+    built = alloy_config(resolved["__lgtm_alloy_spec"])
+    comps = A.validate(built["alloy"]).components()
+    _, blocks = A.body_values(comps[("prometheus.scrape", "orders")])
+    password_file = A.body_values(blocks["basic_auth"][0])[0]["password_file"]
+    ca_file = A.body_values(blocks["tls_config"][0])[0]["ca_file"]
+    mounted = [v.split(":")[1] for v in volumes]
+    assert password_file == "/etc/alloy/files/etc/prometheus/secrets/pw" and password_file.startswith(mounted[-2] + "/")
+    assert ca_file in mounted
+    assert A.body_values(comps[("prometheus.remote_write", "mimir")])[0]["external_labels"] == {"cluster": "eu"}
+    assert '"shop-api"' in built["alloy"]

@@ -94,7 +94,9 @@ def test_jaeger_receiver_and_resource_actions():
     result = FILTER(collector)
     config = O.check_converted(result["alloy"])
     comps = config.components()
-    assert result["jaeger"] == {"label": "legacy_jaeger", "protocols": ["thrift_http", "thrift_compact"]}
+    assert result["jaeger"] == {"label": "legacy_jaeger", "protocols": ["thrift_http", "thrift_compact"],
+                                "ports": {"thrift_http": 14268, "thrift_compact": 6831}}
+    assert result["jaeger_receivers"] == [result["jaeger"]]
     _, blocks = A.body_values(comps[("otelcol.receiver.jaeger", "legacy_jaeger")])
     protocols = A.body_values(blocks["protocols"][0])[1]
     assert A.body_values(protocols["thrift_http"][0])[0] == {"endpoint": "0.0.0.0:14268"}

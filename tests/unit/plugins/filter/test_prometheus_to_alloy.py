@@ -103,7 +103,9 @@ def test_masked_secret_becomes_env_and_is_listed():
     converted = FILTER(legacy["prometheus"])
     assert converted["env_vars"] == [{"job": "orders", "variable": "LGTM_SCRAPE_ORDERS_PASSWORD", "what": "PASSWORD"}]
     assert "orders-metrics-pw" not in converted["alloy"] and "********" not in converted["alloy"]
-    assert converted["mounts"] == [{"job": "file-targets", "container_path": "/etc/prom/targets/*.json"}]
+    assert converted["mounts"] == [{"job": "file-targets", "key": "file_sd_configs[0].files",
+                                    "container_path": "/etc/prom/targets/*.json",
+                                    "alloy_path": "/etc/prom/targets/*.json", "mapped": False}]
 
 
 def test_target_map_and_exclusion():
@@ -132,7 +134,7 @@ def test_unconvertible_parts_are_reported_not_dropped():
     assert reported == {(None, "rule_files"), (None, "remote_read"), (None, "global.query_log_file"),
                         ("k8s", "kubernetes_sd_configs"), ("k8s", "oauth2"), ("k8s", "relabel_configs[0].bogus"),
                         ("k8s", "tls_config.weird")}
-    assert "body_size_limit = 10485760" in converted["alloy"]
+    assert 'body_size_limit = "10MiB"' in converted["alloy"]
     assert converted["external_labels"] == {"env": "dev"}
     P.check_converted(converted["alloy"])
 

@@ -50,8 +50,7 @@ def test_container_logs_get_identity_labels_and_trace_ids_as_metadata():
     _, config = build()
     comps = config.components()
     source, _ = A.body_values(comps[("loki.source.docker", "containers")])
-    assert source["labels"] == {"service_namespace": "shop", "deployment_environment": "dev",
-                                "deployment_environment_name": "dev"}
+    assert source["labels"] == {"service_namespace": "shop", "deployment_environment_name": "dev"}
     assert source["relabel_rules"].text == "discovery.relabel.containers.rules"
     _, relabel = A.body_values(comps[("discovery.relabel", "containers")])
     rules = [A.body_values(r)[0] for r in relabel["rule"]]
