@@ -12,6 +12,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
+
 import binascii
 import json
 import os
@@ -124,6 +126,16 @@ def found_exemplar(body, trace_id):
     return False
 
 
+def _matches_only_trace_id(regex):
+    """Grafana matches a label derived field's regex unanchored against label keys, first match wins: it must
+    match trace_id and not keys that merely contain it (parent_trace_id, trace_id_hex)."""
+    try:
+        return bool(re.search(regex or "", "trace_id")) and not any(
+            re.search(regex, key) for key in ("parent_trace_id", "trace_id_hex", "otel_trace_id"))
+    except re.error:
+        return False
+
+
 def grafana_settings_problems(datasources):
     """What is wrong with the provisioned correlation settings (empty list: nothing)."""
     by_uid = dict((d.get("uid"), d) for d in datasources)
@@ -142,7 +154,7 @@ def grafana_settings_problems(datasources):
                for d in mimir.get("exemplarTraceIdDestinations") or []):
         problems.append("mimir: no exemplar destination trace_id -> tempo")
     loki = (by_uid.get("loki") or {}).get("jsonData") or {}
-    if not any(f.get("matcherType") == "label" and f.get("matcherRegex") == "trace_id"
+    if not any(f.get("matcherType") == "label" and _matches_only_trace_id(f.get("matcherRegex"))
                and f.get("datasourceUid") == "tempo" for f in loki.get("derivedFields") or []):
         problems.append("loki: no derived field on the trace_id label/metadata -> tempo")
     return problems

@@ -32,10 +32,20 @@ def test_exemplars_point_at_tempo_for_both_label_names(render_role_template):
 def test_traces_to_logs_uses_structured_metadata_and_a_real_time_window(render_role_template):
     t2l = datasources(render_role_template)["tempo"]["jsonData"]["tracesToLogsV2"]
     assert t2l["datasourceUid"] == "loki"
-    assert t2l["tags"] == [{"key": "service.name", "value": "service_name"}]
     assert t2l["customQuery"] is True
     # $$ is the provisioning escape for a literal $; the trace id is matched as structured metadata.
-    assert t2l["query"] == '{$${__tags}} | trace_id = "$${__trace.traceId}"'
+    assert t2l["query"] == '{service_name=~".+"} | trace_id = "$${__trace.traceId}"'
+
+
+def test_traces_to_logs_query_stays_valid_logql_when_a_span_has_no_service_name(render_role_template):
+    """With customQuery Grafana substitutes $${__tags} verbatim and always makes the link
+    (public/app/features/explore/TraceView/traceToLogsQuery.ts): a span without service.name made `{} | ...`."""
+    t2l = datasources(render_role_template)["tempo"]["jsonData"]["tracesToLogsV2"]
+    # What Grafana sends for a span without any tag: the query with $${__tags} replaced by "".
+    expanded = t2l["query"].replace("$$", "$").replace("${__tags}", "").replace("${__trace.traceId}", "0af7651916cd43dd")
+    selector = expanded[:expanded.index("}") + 1]
+    assert selector not in ("{}", "{ }") and ", }" not in selector and "{," not in selector
+    assert "${__tags}" not in t2l["query"].replace("$$", "$")
     assert (t2l["spanStartTimeShift"], t2l["spanEndTimeShift"]) == ("-5m", "5m")
 
 
@@ -53,15 +63,18 @@ def test_service_map_node_graph_search_streaming(render_role_template):
     j = datasources(render_role_template)["tempo"]["jsonData"]
     assert j["serviceMap"] == {"datasourceUid": "mimir"}
     assert j["nodeGraph"] == {"enabled": True}
-    assert j["lokiSearch"] == {"datasourceUid": "loki"}
+    assert "lokiSearch" not in j  # not a Tempo datasource key: Grafana ignores it
     assert j["traceQuery"] == {"timeShiftEnabled": True, "spanStartTimeShift": "-5m", "spanEndTimeShift": "5m"}
     assert j["streamingEnabled"] == {"search": True, "metrics": True}
 
 
 def test_loki_derived_field_on_trace_id_metadata(render_role_template):
     (field,) = datasources(render_role_template)["loki"]["jsonData"]["derivedFields"]
-    assert field == {"name": "TraceID", "matcherType": "label", "matcherRegex": "trace_id", "datasourceUid": "tempo",
+    # Matched unanchored against label keys, first match wins: anchored so parent_trace_id or trace_id_x never win.
+    assert field == {"name": "TraceID", "matcherType": "label", "matcherRegex": "^trace_id$", "datasourceUid": "tempo",
                      "url": "$${__value.raw}", "urlDisplayLabel": "View trace"}
+    import re
+    assert [k for k in ("trace_id", "parent_trace_id", "trace_id_hex") if re.search(field["matcherRegex"], k)] == ["trace_id"]
 
 
 def test_urls_follow_service_names_and_time_shift(render_role_template):
@@ -76,6 +89,11 @@ def test_dashboard_providers(render_role_template):
     assert providers["lgtm-stack"]["options"]["path"] == "/etc/grafana/dashboards/lgtm"
     assert providers["lgtm-stack"]["folder"] == "LGTM stack"
     assert providers["project"]["options"] == {"path": "/etc/grafana/dashboards/project", "foldersFromFilesStructure": True}
+    # Turning the bundled dashboards off removes their files: only disableDeletion false removes them from Grafana.
+    assert providers["lgtm-stack"]["disableDeletion"] is False
+    # The migrated dashboards have their own provider and directory; a lost file never deletes the user's dashboard.
+    assert providers["project"]["disableDeletion"] is True
+    assert providers["lgtm-stack"]["options"]["path"] != providers["project"]["options"]["path"]
 
 
 def test_compose_fragment_keeps_the_password_out(render_role_template):
@@ -121,3 +139,31 @@ def test_red_dashboard_links_metrics_traces_and_logs():
     assert panels["Service graph"]["targets"][0]["queryType"] == "serviceMap"
     assert panels["Logs (trace ids link to Tempo)"]["targets"][0]["expr"] == '{service_name="$service"}'
     assert dashboard["templating"]["list"][0]["query"]["query"] == "label_values(traces_spanmetrics_calls_total, service)"
+
+
+def test_compose_fragment_uses_its_own_volume_by_default(render_role_template):
+    text, _ = render_role_template("grafana", "compose.yaml.j2", lgtm_project_dir="/p")
+    model = yaml.safe_load(text)
+    assert "lgtm-grafana-data:/var/lib/grafana" in model["services"]["grafana"]["volumes"]
+    # Never the legacy key (compose include: shares one volume namespace with the project).
+    assert model["volumes"] == {"lgtm-grafana-data": {}}
+
+
+def test_adopting_a_legacy_database_mounts_it_as_external(render_role_template):
+    text, _ = render_role_template("grafana", "compose.yaml.j2", lgtm_project_dir="/p",
+                                   lgtm_grafana_adopt_volume="shop_grafana-data")
+    model = yaml.safe_load(text)
+    assert "lgtm-grafana-data:/var/lib/grafana" in model["services"]["grafana"]["volumes"]
+    assert model["volumes"] == {"lgtm-grafana-data": {"name": "shop_grafana-data", "external": True}}
+
+
+def test_delete_datasources_only_when_asked(render_role_template):
+    text, _ = render_role_template("grafana", "datasources.yaml.j2", lgtm_project_dir="/p")
+    assert "deleteDatasources" not in yaml.safe_load(text)
+    text, _ = render_role_template("grafana", "datasources.yaml.j2", lgtm_project_dir="/p",
+                                   lgtm_grafana_delete_datasources=[{"name": "Prometheus"},
+                                                                    {"name": "Jaeger", "orgId": 2}])
+    doc = yaml.safe_load(text)
+    # pkg/services/provisioning/datasources/types.go, deleteDatasourceConfigV1: name, orgId.
+    assert doc["deleteDatasources"] == [{"orgId": 1, "name": "Prometheus"}, {"orgId": 2, "name": "Jaeger"}]
+    assert doc["apiVersion"] == 1 and [d["uid"] for d in doc["datasources"]] == ["mimir", "tempo", "loki"]

@@ -70,6 +70,16 @@ def test_loki_3_config(render_role_template):
     assert cfg["analytics"] == {"reporting_enabled": False}
 
 
+def test_loki_storage_client_is_pinned_for_the_checked_line(render_role_template):
+    """Loki's next line defaults storage_config.use_thanos_objstore to true, after which common.storage.filesystem
+    no longer places the data (stack-facts.md): the client is set explicitly, and only for the line it was checked on."""
+    cfg = config(render_role_template, "loki")
+    assert cfg["storage_config"]["use_thanos_objstore"] is False
+    assert cfg["common"]["storage"]["filesystem"]["chunks_directory"] == "/loki/chunks"
+    _, resolved = render_role_template("loki", "loki.yaml.j2", lgtm_project_dir="/srv/shop")
+    assert resolved["lgtm_loki_image"].startswith("grafana/loki:3.7."), "check the storage block before a bump"
+
+
 def test_mimir_3_config(render_role_template):
     cfg = config(render_role_template, "mimir")
     assert cfg["multitenancy_enabled"] is False
@@ -110,10 +120,11 @@ def test_compose_fragments(render_role_template, role, port, mount, data):
     svc = model["services"][role]
     assert ":" in svc["image"] and not svc["image"].endswith(":latest")
     assert svc["command"] == ["-config.file=%s" % mount]
-    assert svc["volumes"] == ["./%s.yaml:%s:ro" % (role, mount), "%s-data:%s" % (role, data)]
+    # lgtm-<role>-data: never the key a legacy stack uses (<role>-data), which include: would share.
+    assert svc["volumes"] == ["./%s.yaml:%s:ro" % (role, mount), "lgtm-%s-data:%s" % (role, data)]
     assert svc["ports"] == ["127.0.0.1:%d:%d" % (port, port)]
     assert svc["networks"] == ["lgtm"] and model["networks"] == {"lgtm": {"name": "lgtm"}}
-    assert model["volumes"] == {"%s-data" % role: {}}
+    assert model["volumes"] == {"lgtm-%s-data" % role: {}}
     unpublished = compose(render_role_template, role, **{"lgtm_%s_host_port" % role: 0})
     assert "ports" not in unpublished["services"][role]
 

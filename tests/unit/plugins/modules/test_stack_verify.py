@@ -109,7 +109,7 @@ class FakeStack(object):
                 {"uid": "mimir", "jsonData": {"exemplarTraceIdDestinations": [{"name": "trace_id", "datasourceUid": "tempo"}]}},
                 {"uid": "tempo", "jsonData": {"tracesToLogsV2": {"datasourceUid": "loki", "customQuery": True,
                                                                    "query": '{${__tags}} | trace_id = "x"'}}},
-                {"uid": "loki", "jsonData": {"derivedFields": [{"matcherType": "label", "matcherRegex": "trace_id",
+                {"uid": "loki", "jsonData": {"derivedFields": [{"matcherType": "label", "matcherRegex": "^trace_id$",
                                                                  "datasourceUid": "tempo"}]}}])
         return 404, ""
 
