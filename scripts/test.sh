@@ -30,7 +30,7 @@ export LGTM_REQUIRE_GOFMT=1
 lgtm_activate
 setup_seconds=$(( $(date +%s) - started ))
 
-steps=${LGTM_TEST_STEPS:-"unit yamllint ansible-lint docs build collection-list sanity migrate-example demo bad-inputs lifecycle e2e-refuses molecule"}
+steps=${LGTM_TEST_STEPS:-"unit go yamllint ansible-lint docs build collection-list sanity migrate-example demo bad-inputs lifecycle e2e-refuses molecule"}
 scenarios=${LGTM_MOLECULE_SCENARIOS:-"default check-first fresh"}
 work="$LGTM_ROOT/.work/test"
 mkdir -p "$work"
@@ -208,6 +208,8 @@ molecule_all() {
 for step in $steps; do
   case $step in
     unit) run_step "pytest tests/unit" python -m pytest -q tests/unit ;;
+    go) run_step "Go instrumentation: builds against Debian's OpenTelemetry SDK, runs against an OTLP receiver (tests/go)" \
+      env LGTM_REQUIRE_GO=1 python -m pytest -q -p no:cacheprovider tests/go ;;
     yamllint) run_step "yamllint" yamllint -s . ;;
     ansible-lint) run_step "ansible-lint (production profile)" ansible-lint ;;
     docs) run_step "ansible-doc renders every role and module" docs_render ;;

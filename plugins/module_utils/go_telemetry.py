@@ -5,6 +5,10 @@
 
 Every finding carries evidence (file and line), a stable code, what is wrong
 and what to do. The scan reads go.mod and *.go files only; it never builds.
+
+What to do is the code docs/go_instrumentation.md prescribes: each finding names
+the symbol and the file of docs/examples/go that shows the change (FIXES), the
+code tests/go builds against Debian's OpenTelemetry Go SDK and runs.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -47,6 +51,26 @@ _TRACE_ID_IN_LOGS = re.compile(r"TraceID\(\)\.String\(\)|SpanContextFromContext|
 _SDK_TRACE = re.compile(r"sdktrace\.NewTracerProvider|trace\.NewTracerProvider\(|go\.opentelemetry\.io/otel/sdk/trace")
 
 SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2, "info": 3}
+
+GUIDE = "docs/go_instrumentation.md"
+EXAMPLE_DIR = "docs/examples/go"
+_TELEMETRY = EXAMPLE_DIR + "/telemetry/telemetry.go"
+_MAIN = EXAMPLE_DIR + "/main.go"
+# code -> (file of the proven example that makes the change, the symbol it uses). Every recommendation names its
+# symbol; the guide's table row for the code names it too (tests/unit/plugins/modules/test_go_telemetry_info.py).
+FIXES = {
+    "GO001": (_TELEMETRY, "otlptracehttp.New"),
+    "GO002": (_TELEMETRY, "sdktrace.NewTracerProvider"),
+    "GO003": (_MAIN, "otel.Tracer"),
+    "GO004": (_TELEMETRY, "sdktrace.WithBatcher"),
+    "GO005": (_TELEMETRY, "otlpmetrichttp.New"),
+    "GO006": (_TELEMETRY, "otelslog.NewLogger"),
+    "GO007": (_TELEMETRY, "otlploghttp.New"),
+    "GO008": (_TELEMETRY, "otlptracehttp.New(ctx)"),
+    "GO009": (_TELEMETRY, "resource.WithFromEnv()"),
+    "GO010": (_TELEMETRY, "propagation.TraceContext{}"),
+    "GO011": (_MAIN, "telemetry.Setup"),
+}
 
 
 def find_modules(path):
@@ -122,8 +146,12 @@ def scan_module(go_mod, other_module_dirs=frozenset()):
     findings = []
 
     def add(code, severity, file, line, message, recommendation):
+        example, symbol = FIXES[code]
         findings.append({"module": module, "go_mod": go_mod, "code": code, "severity": severity, "file": file,
-                         "line": line, "message": message, "recommendation": recommendation})
+                         "line": line, "message": message,
+                         "recommendation": "%s. Example: %s in %s (%s)." % (recommendation.rstrip("."), symbol, example,
+                                                                               GUIDE),
+                         "example": example, "symbol": symbol})
 
     imports = []  # (path, file, line)
     texts = {}
@@ -160,27 +188,28 @@ def scan_module(go_mod, other_module_dirs=frozenset()):
         add("GO001", "high", file, line,
             "Uses go.opentelemetry.io/otel/exporters/jaeger, deprecated upstream and removed from OpenTelemetry Go "
             "since v1.18; Jaeger itself is being removed from the stack.",
-            "Replace it with otlptracegrpc (or otlptracehttp) and let the exporter read OTEL_EXPORTER_OTLP_ENDPOINT "
-            "(http://alloy:4317 in compose, http://127.0.0.1:4317 on the host).")
+            "Replace it with otlptracehttp.New(ctx) and let the exporter read OTEL_EXPORTER_OTLP_ENDPOINT "
+            "(http://alloy:4318 in compose, http://127.0.0.1:4318 on the host).")
     if uses(JAEGER_CLIENT):
         file, line = evidence(JAEGER_CLIENT)
         add("GO002", "high", file, line,
             "Uses github.com/uber/jaeger-client-go, archived and unmaintained; it speaks only Jaeger protocols.",
-            "Move to the OpenTelemetry SDK with an OTLP exporter. Until then Alloy's Jaeger receiver can accept its "
-            "spans (lgtm_alloy_jaeger_receivers), without log or metric correlation.")
+            "Move to the OpenTelemetry SDK: sdktrace.NewTracerProvider with an OTLP exporter (otlptracehttp). Until "
+            "then Alloy's Jaeger receiver can accept its spans (lgtm_alloy_jaeger_receivers), without log or metric "
+            "correlation.")
     if uses(OPENTRACING):
         file, line = evidence(OPENTRACING)
         add("GO003", "medium", file, line,
             "Uses the OpenTracing API, archived since 2022.",
-            "Instrument with the OpenTelemetry API; go.opentelemetry.io/otel/bridge/opentracing keeps existing "
-            "OpenTracing calls working during the move.")
+            "Instrument with the OpenTelemetry API (otel.Tracer(...).Start(ctx, ...)); "
+            "go.opentelemetry.io/otel/bridge/opentracing keeps existing OpenTracing calls working during the move.")
     if (uses_otel and tracing_sdk) and not uses(OTLP_TRACE):
         file, line = evidence(OTEL + "/sdk")
         if file is None:
             file, line = evidence(OTEL)
         add("GO004", "high", file, line,
             "Creates a tracer provider but exports no traces over OTLP.",
-            "Add go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc and register it with "
+            "Add go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp and register it with "
             "sdktrace.WithBatcher.")
     if not uses(OTLP_METRIC):
         if uses(PROM_CLIENT):
@@ -189,11 +218,13 @@ def scan_module(go_mod, other_module_dirs=frozenset()):
                 "Metrics are exposed with prometheus/client_golang only: they are scraped (the job name is kept in "
                 "Alloy) but carry no trace exemplars and no service.name/service.namespace resource.",
                 "Either add exemplars with prometheus.ExemplarAdder/ExemplarObserver from the span context, or "
-                "export OTel metrics with otlpmetricgrpc so Mimir gets exemplars and job=\"<namespace>/<service>\".")
+                "export OTel metrics with otlpmetrichttp.New in a sdkmetric.NewPeriodicReader so Mimir gets "
+                "exemplars and job=\"<namespace>/<service>\".")
         elif uses_otel and not uses(OTEL_PROM_EXPORTER):
             file, line = evidence(OTEL)
             add("GO005", "medium", file, line, "No metrics are exported (no OTLP metric exporter, no /metrics).",
-                "Add a meter provider with otlpmetricgrpc; RED metrics with exemplars then reach Mimir.")
+                "Add a meter provider with otlpmetrichttp.New and record histograms with the request's context; "
+                "RED metrics with exemplars then reach Mimir.")
     bridges = uses(LOG_BRIDGES)
     manual_ids = [(p, _line_at(t, m.start())) for p, t in texts.items() for m in [_TRACE_ID_IN_LOGS.search(t)] if m]
     if not bridges and not manual_ids:
@@ -203,44 +234,47 @@ def scan_module(go_mod, other_module_dirs=frozenset()):
             add("GO006", "high", file, line,
                 "Logs are written with %s but carry no trace_id/span_id: Grafana cannot link a log line to its trace."
                 % name,
-                "Route logs through an OpenTelemetry log bridge (otelslog for slog, otelzap, otellogrus) with an "
-                "otlploggrpc exporter, or add trace_id and span_id from trace.SpanContextFromContext(ctx) to every "
-                "JSON log line (Alloy lifts them into structured metadata).")
+                "Route logs through an OpenTelemetry log bridge (otelslog.NewLogger for slog; otellogrus, otelzap) "
+                "with an otlploghttp exporter and log with the request's context (InfoContext(ctx, ...)), or add "
+                "trace_id and span_id from trace.SpanContextFromContext(ctx) to every JSON log line (Alloy lifts "
+                "them into structured metadata).")
     elif bridges and not uses(OTLP_LOG):
         file, line = evidence(LOG_BRIDGES)
         add("GO007", "medium", file, line, "A log bridge is used but no OTLP log exporter is configured.",
-            "Add go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploggrpc to the logger provider.")
+            "Add otlploghttp.New(ctx) to the logger provider (sdklog.NewBatchProcessor).")
     for path, text in sorted(texts.items()):
         for match in _ENDPOINT_OPTION.finditer(text):
             add("GO008", "medium", path, _line_at(text, match.start()),
                 "Hard-coded telemetry endpoint %s(%r): it still points at the old stack after the migration."
                 % (match.group(1), match.group(2)),
-                "Drop the option and let the exporter read OTEL_EXPORTER_OTLP_ENDPOINT, set in compose by the "
-                "migration.")
+                "Drop the option: otlptracehttp.New(ctx) without options reads OTEL_EXPORTER_OTLP_ENDPOINT, set in "
+                "compose by the migration.")
         for match in _ENDPOINT_LITERAL.finditer(text):
             if _ENDPOINT_OPTION.search(text[max(0, match.start() - 40):match.end()]):
                 continue
             add("GO008", "medium", path, _line_at(text, match.start()),
                 "Hard-coded collector address %r." % match.group(1),
-                "Read the endpoint from OTEL_EXPORTER_OTLP_ENDPOINT instead.")
+                "Read the endpoint from OTEL_EXPORTER_OTLP_ENDPOINT instead: otlptracehttp.New(ctx) without options "
+                "does.")
         resource_hit = _RESOURCE_IN_CODE.search(text)
         if resource_hit and not _FROM_ENV.search(text):
             add("GO009", "medium", path, _line_at(text, resource_hit.start()),
-                "service.name is set in code (%r) and the resource ignores OTEL_SERVICE_NAME and "
-                "OTEL_RESOURCE_ATTRIBUTES: service.namespace and deployment.environment from compose never arrive."
+                "service.name is set in code (%r): it overrides OTEL_SERVICE_NAME from compose, so the migrated "
+                "identity (service.name, service.namespace, deployment.environment) is not the one the stack expects."
                 % (resource_hit.group(1) or resource_hit.group(2)),
-                "Build the resource with resource.New(ctx, resource.WithFromEnv(), resource.WithTelemetrySDK()) "
-                "(or merge resource.Default()) so the environment sets the identity.")
+                "Set no service.name in code: build the resource with resource.New(ctx, resource.WithFromEnv(), "
+                "resource.WithTelemetrySDK()) so OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES set the identity.")
     if uses_otel and tracing_sdk and not any(_PROPAGATOR.search(t) for t in texts.values()):
         file, line = evidence(OTEL)
         add("GO010", "medium", file, line,
             "No propagator is registered: trace context is not passed between services, so traces break at "
             "every hop.",
             "otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, "
-            "propagation.Baggage{})).")
+            "propagation.Baggage{})), and otelhttp.NewHandler / otelhttp.NewTransport on servers and clients.")
     if not uses_otel and not (imported(JAEGER_CLIENT) or imported(OPENTRACING)):
         add("GO011", "medium", go_mod, 1, "The module has no OpenTelemetry instrumentation at all.",
-            "Add the OpenTelemetry SDK with OTLP exporters for traces, metrics and logs (docs/go_instrumentation.md).")
+            "Add the OpenTelemetry SDK with OTLP exporters for traces, metrics and logs: a telemetry.Setup like the "
+            "guide's.")
     findings.sort(key=lambda f: (SEVERITY_ORDER[f["severity"]], f["code"], f["file"] or "", f["line"] or 0))
     return {"module": module, "go_mod": go_mod, "files_scanned": len(texts), "findings": findings,
             "dependencies": sorted(requires)}

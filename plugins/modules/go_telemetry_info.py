@@ -80,6 +80,15 @@ findings:
     recommendation:
       description: What to change.
       type: str
+    example:
+      description: File of the collection's proven Go example (C(docs/examples/go), built and run by the test suite)
+        that shows the change.
+      type: str
+      sample: docs/examples/go/telemetry/telemetry.go
+    symbol:
+      description: The symbol of that example the recommendation names (also in the guide's table row for the code).
+      type: str
+      sample: otlptracehttp.New
 modules:
   description: Each Go module found, with C(module), C(go_mod), C(files_scanned) and C(dependencies).
   returned: always

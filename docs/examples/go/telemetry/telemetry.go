@@ -9,8 +9,8 @@ package telemetry
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
-	"time"
 
 	"go.opentelemetry.io/contrib/bridges/otelslog"
 	"go.opentelemetry.io/otel"
@@ -23,6 +23,7 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Setup installs the global tracer, meter and logger providers and the W3C propagators. The returned function
@@ -55,14 +56,15 @@ func Setup(ctx context.Context) (func(context.Context) error, error) {
 	// Context propagation between services (GO010): without it every service starts its own trace.
 	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
 
-	// Metrics (GO005): OTLP every 15 s. Measurements made with a context that holds a sampled span carry that
-	// span as an exemplar (OTEL_METRICS_EXEMPLAR_FILTER=trace_based, the SDK's default).
+	// Metrics (GO005): OTLP every OTEL_METRIC_EXPORT_INTERVAL milliseconds (the SDK's default is 60000).
+	// Measurements made with a context that holds a sampled span carry that span as an exemplar
+	// (OTEL_METRICS_EXEMPLAR_FILTER=trace_based, the SDK's default).
 	metricExporter, err := otlpmetrichttp.New(ctx)
 	if err != nil {
 		return shutdown, err
 	}
 	meterProvider := sdkmetric.NewMeterProvider(
-		sdkmetric.WithReader(sdkmetric.NewPeriodicReader(metricExporter, sdkmetric.WithInterval(15*time.Second))),
+		sdkmetric.WithReader(sdkmetric.NewPeriodicReader(metricExporter)),
 		sdkmetric.WithResource(res),
 	)
 	shutdowns = append(shutdowns, meterProvider.Shutdown)
@@ -81,8 +83,69 @@ func Setup(ctx context.Context) (func(context.Context) error, error) {
 	return shutdown, nil
 }
 
-// Logger returns a slog.Logger whose records go out over OTLP. Log with the request's context
-// (logger.InfoContext(ctx, ...)) and the record carries the trace and span ids of the active span.
-func Logger(name string) *slog.Logger {
-	return otelslog.NewLogger(name)
+// Logger returns a slog.Logger whose records go out over OTLP (the otelslog bridge) and, as JSON lines with
+// trace_id and span_id, to w (os.Stdout: what `docker logs` shows and Alloy's docker-log pipeline reads; nil
+// for OTLP only). Log with the request's context (logger.InfoContext(ctx, ...)) and the record carries the
+// trace and span ids of the active span.
+func Logger(name string, w io.Writer) *slog.Logger {
+	bridge := otelslog.NewLogger(name).Handler()
+	if w == nil {
+		return slog.New(bridge)
+	}
+	return slog.New(fanout{bridge, traceIDs{slog.NewJSONHandler(w, nil)}})
+}
+
+// traceIDs adds trace_id and span_id (the field names Alloy lifts into Loki's structured metadata) to a record
+// logged with a context that holds a span.
+type traceIDs struct{ slog.Handler }
+
+func (h traceIDs) Handle(ctx context.Context, r slog.Record) error {
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+		r = r.Clone()
+		r.AddAttrs(slog.String("trace_id", sc.TraceID().String()), slog.String("span_id", sc.SpanID().String()))
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h traceIDs) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return traceIDs{h.Handler.WithAttrs(attrs)}
+}
+func (h traceIDs) WithGroup(name string) slog.Handler { return traceIDs{h.Handler.WithGroup(name)} }
+
+// fanout sends every record to each handler.
+type fanout []slog.Handler
+
+func (f fanout) Enabled(ctx context.Context, level slog.Level) bool {
+	for _, h := range f {
+		if h.Enabled(ctx, level) {
+			return true
+		}
+	}
+	return false
+}
+
+func (f fanout) Handle(ctx context.Context, r slog.Record) error {
+	var err error
+	for _, h := range f {
+		if h.Enabled(ctx, r.Level) {
+			err = errors.Join(err, h.Handle(ctx, r.Clone()))
+		}
+	}
+	return err
+}
+
+func (f fanout) WithAttrs(attrs []slog.Attr) slog.Handler {
+	out := make(fanout, len(f))
+	for i, h := range f {
+		out[i] = h.WithAttrs(attrs)
+	}
+	return out
+}
+
+func (f fanout) WithGroup(name string) slog.Handler {
+	out := make(fanout, len(f))
+	for i, h := range f {
+		out[i] = h.WithGroup(name)
+	}
+	return out
 }

@@ -1,12 +1,13 @@
 """go_telemetry_info: evidence-backed findings on real-looking Go modules."""
 
+import re
 import shutil
 
 import pytest
 
 from ansible_collections.lgtm.stack.plugins.module_utils import go_telemetry as G
 from ansible_collections.lgtm.stack.plugins.modules import go_telemetry_info
-from tests.unit.conftest import EXAMPLE, FIXTURES
+from tests.unit.conftest import EXAMPLE, FIXTURES, ROOT
 
 GO = FIXTURES / "go"
 
@@ -22,7 +23,8 @@ def test_example_api_lists_what_must_change():
     by_code = {f["code"]: f for f in result["findings"]}
     jaeger = by_code["GO001"]
     assert jaeger["file"].endswith("api/main.go") and jaeger["line"] == 19 and jaeger["severity"] == "high"
-    assert "otlptracegrpc" in jaeger["recommendation"]
+    assert "otlptracehttp.New(ctx)" in jaeger["recommendation"] and "alloy:4318" in jaeger["recommendation"]
+    assert jaeger["example"] == "docs/examples/go/telemetry/telemetry.go" and jaeger["symbol"] == "otlptracehttp.New"
     assert by_code["GO006"]["file"].endswith("api/handlers.go") and "logrus" in by_code["GO006"]["message"]
     assert by_code["GO009"]["line"] == 37 and "'shop-api'" in by_code["GO009"]["message"]
     assert by_code["GO005"]["severity"] == "low"
@@ -93,3 +95,41 @@ def test_module_runs_and_fails_cleanly(run_module, tmp_path):
     assert not failed and result["changed"] is False and result["changes_required"] is True
     result, failed = run_module(go_telemetry_info, {"path": str(tmp_path / "missing")})
     assert failed and result["msg"] == "%s: not a directory" % (tmp_path / "missing")
+
+
+def _guide_rows():
+    """{code: table row} of docs/go_instrumentation.md's "What changes and why" table."""
+    text = (ROOT / G.GUIDE).read_text()
+    return {m.group(1): m.group(0) for m in re.finditer(r"^\| (GO\d{3}) \|.*$", text, re.M)}
+
+
+def test_each_finding_points_at_a_symbol_the_proven_code_uses():
+    """The advice names a symbol that docs/examples/go (built and run by tests/go) uses, in the file it names,
+    and the guide's row for the code names the same symbol."""
+    assert sorted(G.FIXES) == ["GO%03d" % n for n in range(1, 12)]
+    rows = _guide_rows()
+    assert sorted(rows) == sorted(G.FIXES)
+    for code, (example, symbol) in G.FIXES.items():
+        assert example.startswith(G.EXAMPLE_DIR + "/")
+        assert symbol in (ROOT / example).read_text(), "%s: %s is not in %s" % (code, symbol, example)
+        assert symbol in rows[code], "%s: the guide's row does not name %s" % (code, symbol)
+
+
+def test_every_recommendation_names_its_symbol_and_the_guide(tmp_path):
+    shutil.copytree(EXAMPLE, tmp_path / "example")
+    (tmp_path / "bridge" / "go.mod").parent.mkdir()
+    (tmp_path / "bridge" / "go.mod").write_text("module x\n\nrequire go.opentelemetry.io/contrib/bridges/otelslog v0.6.0\n")
+    findings = [f for path in (tmp_path, GO) for f in G.scan(str(path))["findings"]]
+    assert {f["code"] for f in findings} == set(G.FIXES), "a fixture for every code"
+    for finding in findings:
+        example, symbol = G.FIXES[finding["code"]]
+        assert (finding["example"], finding["symbol"]) == (example, symbol)
+        assert symbol in finding["recommendation"] and G.GUIDE in finding["recommendation"], finding
+        assert "grpc" not in finding["recommendation"], "the proven code exports over OTLP/HTTP"
+
+
+def test_the_proven_example_has_no_findings():
+    """docs/examples/go is what every finding asks for: the scan finds nothing to change in it."""
+    result = G.scan(str(ROOT / G.EXAMPLE_DIR))
+    assert [m["module"] for m in result["modules"]] == ["example.com/shop-api"]
+    assert result["findings"] == [] and result["changes_required"] is False
