@@ -9,13 +9,17 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.lgtm.stack.plugins.module_utils.plan_vars import PlanFormatError
 from ansible_collections.lgtm.stack.plugins.module_utils.plan_vars import plan_to_vars as _plan_to_vars
 
 
 def plan_to_vars(plan):
     if not isinstance(plan, dict) or "service_names" not in plan:
         raise AnsibleFilterError("plan_to_vars expects the 'plan' returned by lgtm.stack.migration_plan")
-    variables, requires = _plan_to_vars(plan)
+    try:
+        variables, requires = _plan_to_vars(plan)
+    except PlanFormatError as exc:
+        raise AnsibleFilterError("plan_to_vars: %s" % exc)
     return {"vars": variables, "requires": requires}
 
 

@@ -163,6 +163,14 @@ def normalize_service(svc, project_dir, path=None):
     svc["ports"] = [normalize_port(p, path) for p in svc.get("ports") or []]
     svc["volumes"] = [normalize_volume(v, project_dir) for v in svc.get("volumes") or []]
     svc["environment"] = normalize_environment(svc.get("environment"))
+    build = svc.get("build")
+    if build:
+        # As `docker compose config` gives it: a mapping with an absolute local context.
+        build = dict(build) if isinstance(build, dict) else {"context": str(build)}
+        context = str(build.get("context") or ".")
+        if "://" not in context and not context.startswith("git@"):
+            build["context"] = os.path.normpath(os.path.join(project_dir, os.path.expanduser(context)))
+        svc["build"] = build
     deps = svc.get("depends_on") or {}
     svc["depends_on"] = dict((d, {"condition": "service_started"}) for d in deps) if isinstance(deps, list) else dict(deps)
     nets = svc.get("networks") or {}
@@ -209,6 +217,22 @@ class ComposeProject(object):
     @property
     def services(self):
         return self.model.get("services") or {}
+
+    def raw_environment(self, name, key):
+        """The value of a service's environment variable as written, before interpolation (last file wins)."""
+        value = None
+        for _path, doc in self.raw:
+            services = (doc or {}).get("services") or {}
+            svc = services.get(name) if isinstance(services, dict) else None
+            env = (svc or {}).get("environment") if isinstance(svc, dict) else None
+            if isinstance(env, dict) and key in env:
+                value = env[key]
+            elif isinstance(env, list):
+                for item in env:
+                    k, sep, v = str(item).partition("=")
+                    if k == key:
+                        value = v if sep else None
+        return None if value is None else str(value)
 
     def service_origin(self, name):
         """(file, line) where a service is declared last (override wins)."""

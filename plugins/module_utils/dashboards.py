@@ -16,6 +16,7 @@ import json
 import os
 import re
 
+from ansible_collections.lgtm.stack.plugins.module_utils.logql import LogQLRewriter
 from ansible_collections.lgtm.stack.plugins.module_utils.yamlutil import InputError
 
 NEW_TYPES = {"mimir": "prometheus", "loki": "loki", "tempo": "tempo"}
@@ -73,11 +74,15 @@ def jaeger_to_traceql(target):
 
 
 class Rewriter(object):
-    def __init__(self, datasource_map):
+    def __init__(self, datasource_map, log_label_model=None, service_identities=None, service_namespace=None):
         datasource_map = datasource_map or {}
         self.by_ref = dict(datasource_map.get("by_uid_or_name") or {})
         self.inputs = dict(datasource_map.get("inputs") or {})
         self.default = datasource_map.get("default") or "mimir"
+        # LogQL is rewritten onto the new pipeline's labels once the caller says what they are.
+        self.logql = None
+        if log_label_model or service_identities or service_namespace:
+            self.logql = LogQLRewriter(log_label_model, service_identities, service_namespace)
 
     def resolve(self, ds):
         """(new_uid or None, old_type, kind) of a datasource reference; kind: keep | input | mapped | unresolved."""
@@ -108,7 +113,8 @@ class Rewriter(object):
         doc = copy.deepcopy(doc)
         if isinstance(doc.get("dashboard"), dict):
             doc = doc["dashboard"]  # an API export: Grafana's file provider wants the dashboard itself
-        report = {"datasources_rewritten": 0, "traces_converted": [], "traces_unconverted": [], "unresolved": []}
+        report = {"datasources_rewritten": 0, "traces_converted": [], "traces_unconverted": [], "unresolved": [],
+                  "log_queries": [], "log_unconverted": []}
         self._walk_panels(doc.get("panels") or [], report)
         for row in doc.get("rows") or []:
             if isinstance(row, dict):
@@ -116,7 +122,12 @@ class Rewriter(object):
         for section in ("templating", "annotations"):
             for item in (doc.get(section) or {}).get("list") or []:
                 if isinstance(item, dict) and "datasource" in item:
-                    self._rewrite_ref(item, report, "%s %s" % (section, item.get("name")))
+                    where = "%s %s" % (section, item.get("name"))
+                    uid = self._rewrite_ref(item, report, where)
+                    if uid == "loki" and self.logql and section == "templating":
+                        self._rewrite_variable(item, where, report)
+                    elif uid == "loki" and self.logql and isinstance(item.get("expr"), str):
+                        self._rewrite_logql(item, "expr", where, report)
         if doc.get("__inputs") and not any(u.startswith("input ") for u in report["unresolved"]):
             del doc["__inputs"]
             report["datasources_rewritten"] += 1
@@ -151,7 +162,65 @@ class Rewriter(object):
                     if "datasource" in target else panel_uid
                 if uid == "tempo" and target.get("queryType") not in TEMPO_QUERY_TYPES:
                     self._convert_jaeger(panel, target, title, report)
+                if uid == "loki" and self.logql and isinstance(target.get("expr"), str):
+                    where = "%s/%s" % (title, target.get("refId") or "A")
+                    if not self._rewrite_logql(target, "expr", where, report):
+                        note = "lgtm.stack: Loki query %s was not rewritten to the new labels (%s)." % (
+                            target.get("refId") or "A", "; ".join(report["log_unconverted"][-1]["reasons"]))
+                        description = panel.get("description") or ""
+                        if note not in description:
+                            panel["description"] = (description + "\n\n" + note).strip()
             self._walk_panels(panel.get("panels") or [], report)
+
+    def _rewrite_logql(self, node, key, where, report):
+        """Rewrite node[key] (LogQL) onto the new labels; False when it was left as it was."""
+        before = node[key]
+        after, changes, problems = self.logql.rewrite(before)
+        if after is None:
+            report["log_unconverted"].append({"where": where, "query": before, "reasons": problems,
+                                              "changes": changes})
+            return False
+        if after != before or problems:
+            report["log_queries"].append({"where": where, "before": before, "after": after, "changes": changes,
+                                          "problems": problems})
+        node[key] = after
+        return True
+
+    def _rewrite_variable(self, item, where, report):
+        """A Loki query variable: `label_values(...)` as a string, or Grafana's structured form."""
+        query = item.get("query")
+        if isinstance(query, dict):
+            if isinstance(query.get("label"), str) and query["label"]:
+                new, record, problem, _parser = self.logql.group_label(query["label"])
+                if new is None or problem:
+                    report["log_unconverted"].append({
+                        "where": where, "query": query["label"], "changes": [record] if record else [],
+                        "reasons": [problem or "label %s: the new pipeline writes no such label" % query["label"]]})
+                elif new != query["label"]:
+                    report["log_queries"].append({"where": where + " label", "before": query["label"], "after": new,
+                                                  "changes": [record] if record else [], "problems": []})
+                    query["label"] = new
+            if isinstance(query.get("stream"), str) and query["stream"].strip():
+                self._rewrite_logql(query, "stream", where + " stream", report)
+            if isinstance(query.get("query"), str):
+                self._rewrite_label_values(query, "query", where, report)
+        elif isinstance(query, str):
+            self._rewrite_label_values(item, "query", where, report)
+        if isinstance(item.get("definition"), str) and item["definition"].lstrip().startswith("label_values"):
+            after, _changes, _problems = self.logql.rewrite_variable_query(item["definition"])
+            if after is not None:
+                item["definition"] = after
+
+    def _rewrite_label_values(self, node, key, where, report):
+        before = node[key]
+        after, changes, problems = self.logql.rewrite_variable_query(before)
+        if after is None:
+            report["log_unconverted"].append({"where": where, "query": before, "reasons": problems,
+                                              "changes": changes})
+        elif after != before or problems:
+            report["log_queries"].append({"where": where, "before": before, "after": after, "changes": changes,
+                                          "problems": problems})
+            node[key] = after
 
     def _convert_jaeger(self, panel, target, title, report):
         query, reason = jaeger_to_traceql(target)
@@ -227,9 +296,10 @@ def plan_files(providers, dest):
     return pairs
 
 
-def rewrite_all(providers, dest, datasource_map):
+def rewrite_all(providers, dest, datasource_map, log_label_model=None, service_identities=None,
+                service_namespace=None):
     """Read and rewrite every legacy dashboard. Nothing is written; raises InputError on the first bad file."""
-    rewriter = Rewriter(datasource_map)
+    rewriter = Rewriter(datasource_map, log_label_model, service_identities, service_namespace)
     out = []
     uids = {}
     for source, target in plan_files(providers, dest):

@@ -3,8 +3,10 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Read-only analysis of a legacy observability stack (used by legacy_stack_info).
 
-Components are detected by image first, then by service name, then by the
-ports they publish. Each component's mounted configuration is parsed; every
+Components are detected by what the container runs: its image, its
+Dockerfile's base image, or a component's config mounted where that software
+reads it. Service names and ports only tell apart databases, caches and apps;
+they never make a service one the migration removes. Each component's mounted configuration is parsed; every
 file problem is an InputError naming the file and line. Secret values are
 masked before anything leaves this module.
 """
@@ -22,6 +24,7 @@ from ansible_collections.lgtm.stack.plugins.module_utils.compose_model import (
     image_parts,
     load_project,
 )
+from ansible_collections.lgtm.stack.plugins.module_utils.promtail import label_model as promtail_label_model
 from ansible_collections.lgtm.stack.plugins.module_utils.redaction import MASK, redact_argv, redact_mapping
 from ansible_collections.lgtm.stack.plugins.module_utils.yamlutil import InputError, line_of, load_json, load_yaml
 
@@ -71,35 +74,83 @@ _ENDPOINT_ENV = re.compile(r"(ENDPOINT|_HOST|_URL|_ADDR|AGENT_HOST|COLLECTOR)")
 HOST_ALIASES = ("host.docker.internal", "host-gateway", "172.17.0.1", "gateway.docker.internal")
 
 
+# Components the migration removes or replaces: only evidence of what the container runs (its image, the base
+# image of its Dockerfile, or the component's config mounted where that software reads it) may classify a service
+# as one of them. A name or a published port alone never does: a user's own `tempo` or `grafana-proxy` service, or
+# a web app on port 3000, stays untouched.
+_REPLACED = ("jaeger", "prometheus", "otel_collector", "promtail", "grafana_agent", "loki", "grafana", "tempo", "mimir",
+             "alloy", "mysqld_exporter", "redis_exporter")
+_FROM = re.compile(r"^\s*FROM\s+(?:--platform=\S+\s+)?(\S+)", re.I | re.M)
+
+
+def _by_image(image):
+    repo, _tag, _digest = image_parts(image)
+    if not repo:
+        return None, None
+    for pattern, component in _IMAGE_RULES:
+        if re.search(pattern, repo):
+            return component, "image %s" % repo
+    last = repo.rsplit("/", 1)[-1]
+    bare = last[len("standin-"):] if last.startswith("standin-") else last
+    for pattern, component in _NAME_RULES:
+        if re.fullmatch(pattern, bare):
+            return component, "image name %s" % last
+    return None, None
+
+
+def _dockerfile_base(svc):
+    """The first FROM image of a service's Dockerfile (None when it cannot be read)."""
+    build = svc.get("build")
+    if isinstance(build, str):
+        build = {"context": build}
+    if not isinstance(build, dict) or not build.get("context") or "://" in str(build["context"]):
+        return None
+    path = os.path.join(str(build["context"]), str(build.get("dockerfile") or "Dockerfile"))
+    try:
+        with open(path) as handle:
+            match = _FROM.search(handle.read())
+    except (IOError, OSError):
+        return None
+    return match.group(1) if match else None
+
+
 def classify(name, svc):
     """(component, evidence) for one service."""
-    repo, _tag, _digest = image_parts(svc.get("image"))
-    if repo:
-        for pattern, component in _IMAGE_RULES:
-            if re.search(pattern, repo):
-                return component, "image %s" % repo
-        last = repo.rsplit("/", 1)[-1]
-        bare = last[len("standin-"):] if last.startswith("standin-") else last
-        for pattern, component in _NAME_RULES:
-            if re.fullmatch(pattern, bare):
-                return component, "image name %s" % last
+    component, evidence = _by_image(svc.get("image"))
+    if component:
+        return component, evidence
     if svc.get("build"):
+        base = _dockerfile_base(svc)
+        component, _evidence = _by_image(base)
+        if component in _REPLACED:
+            return component, "Dockerfile FROM %s" % base
         return "app", "built from source"
-    if any(TELEMETRY_ENV.match(k) for k in svc.get("environment") or {}):
-        return "app", "telemetry environment"
-    for pattern, component in _NAME_RULES:
-        if re.search(pattern, name):
-            return component, "service name %s" % name
     for vol in svc.get("volumes") or []:
         target = vol.get("target") or ""
         for pattern, component in _CONFIG_RULES:
             if vol.get("type") == "bind" and re.search(pattern, target):
                 return component, "mounted config %s" % target
+    if any(TELEMETRY_ENV.match(k) for k in svc.get("environment") or {}):
+        return "app", "telemetry environment"
+    for pattern, component in _NAME_RULES:
+        if re.search(pattern, name) and component not in _REPLACED:
+            return component, "service name %s" % name
     for port in svc.get("ports") or []:
         component = _PORT_RULES.get(port.get("target"))
-        if component:
+        if component and component not in _REPLACED:
             return component, "container port %s" % port.get("target")
     return "other", "no rule matched"
+
+
+def unrecognised_lookalike(name, svc, component):
+    """A warning when a kept service is named or published like a stack component but runs something else."""
+    if component not in ("other", "app"):
+        return None
+    for pattern, looks_like in _NAME_RULES:
+        if looks_like in _REPLACED and re.search(pattern, name):
+            return ("%s: named like %s, but its image %s is not %s's; it is kept untouched (the image, not the name, "
+                    "decides)" % (name, looks_like, svc.get("image") or "(built)", looks_like))
+    return None
 
 
 def _config_file(svc, flags, defaults):
@@ -276,10 +327,12 @@ def analyse_loki(project, name, svc, warnings):
 def analyse_promtail(project, name, svc, warnings):
     container, host = _config_file(svc, ["config.file"], ["/etc/promtail/config.yml"])
     result = {"service": name, "config_container_path": container, "file": host, "clients": [], "jobs": [],
-              "labels_from_logs": []}
+              "labels_from_logs": [], "label_model": {}}
     if not _require_mounted("promtail", name, container, host, warnings):
         return result
     doc = load_yaml(host, "Promtail config")
+    # What every label the config makes means (relabel rules, static labels, stages): dashboards are rewritten from it.
+    result["label_model"] = promtail_label_model(doc)
     result["clients"] = [c.get("url") for c in doc.get("clients") or [] if isinstance(c, dict)]
     for job in doc.get("scrape_configs") or []:
         stages = job.get("pipeline_stages") or []
@@ -446,14 +499,31 @@ def _files(directory, suffixes):
 _MYCNF_KEY = re.compile(r"^\s*([a-z_-]+)\s*=\s*(.*?)\s*$", re.I)
 
 
+_VAR_REF = r"\$\{?([A-Za-z_][A-Za-z0-9_]*)(?:[:?+-][^}]*)?\}?"
+_DSN_PASSWORD_REF = re.compile(r"^([^:@/]+):" + _VAR_REF + r"@")
+_WHOLE_REF = re.compile(r"^" + _VAR_REF + r"$")
+
+
+def _secret_ref(project, name, variable, where):
+    """Where a `${VAR}` secret is kept: the project's env file that defines it, else the environment."""
+    for path in reversed(project.env_files or []):
+        if os.path.isfile(path) and any(line.split("=", 1)[0].strip() == variable for line in _read_lines(path)):
+            return {"variable": variable, "kept_in": path, "used_in": where}
+    return {"variable": variable, "kept_in": None, "used_in": where}
+
+
 def analyse_mysqld_exporter(project, name, svc, warnings):
     env = svc.get("environment") or {}
-    result = {"service": name, "auth": None, "target": None, "my_cnf": None}
+    result = {"service": name, "auth": None, "target": None, "my_cnf": None, "password_ref": None, "user": None}
     cnf_container = command_flag(svc, ["config.my-cnf"])
     if env.get("DATA_SOURCE_NAME"):
         dsn = env["DATA_SOURCE_NAME"]
         match = re.search(r"@(?:tcp|unix)?\(([^)]*)\)", dsn)
-        result.update({"auth": "DATA_SOURCE_NAME", "target": match.group(1) if match else None})
+        result.update({"auth": "DATA_SOURCE_NAME", "target": match.group(1) if match else None,
+                       "user": dsn.split(":", 1)[0] if ":" in dsn.split("@", 1)[0] else None})
+        ref = _DSN_PASSWORD_REF.match(project.raw_environment(name, "DATA_SOURCE_NAME") or "")
+        if ref:
+            result["password_ref"] = _secret_ref(project, name, ref.group(2), "DATA_SOURCE_NAME")
     elif cnf_container:
         host = container_to_host(svc, cnf_container)
         result.update({"auth": "my.cnf", "my_cnf": {"container_path": cnf_container, "host_path": host}})
@@ -466,10 +536,17 @@ def analyse_mysqld_exporter(project, name, svc, warnings):
             result["target"] = "%s:%s" % (values.get("host", "localhost"), values.get("port", "3306"))
             result["my_cnf"]["mode"] = oct(os.stat(host).st_mode & 0o777)
             result["my_cnf"]["user"] = values.get("user")
+            result["user"] = values.get("user")
         elif host:
-            raise InputError(host, "my.cnf of service '%s' (mounted at %s) not found" % (name, cnf_container))
+            # A secret file kept out of git (a fresh clone has none): the old exporter could not start here
+            # either. Not a reason to refuse a preview; the real run asks for the password (finding P028).
+            result["my_cnf"]["missing"] = True
     elif command_flag(svc, ["mysqld.address"]):
-        result.update({"auth": "flags", "target": command_flag(svc, ["mysqld.address"])})
+        result.update({"auth": "flags", "target": command_flag(svc, ["mysqld.address"]),
+                       "user": command_flag(svc, ["mysqld.username"])})
+        ref = _WHOLE_REF.match(project.raw_environment(name, "MYSQLD_EXPORTER_PASSWORD") or "")
+        if ref:
+            result["password_ref"] = _secret_ref(project, name, ref.group(1), "MYSQLD_EXPORTER_PASSWORD")
     return result
 
 
@@ -481,8 +558,10 @@ def _read_lines(path):
 def analyse_redis_exporter(project, name, svc, warnings):
     env = svc.get("environment") or {}
     addr = command_flag(svc, ["redis.addr"]) or env.get("REDIS_ADDR") or "redis://localhost:6379"
+    ref = _WHOLE_REF.match(project.raw_environment(name, "REDIS_PASSWORD") or "")
     return {"service": name, "target": re.sub(r"^rediss?://", "", addr.split("@")[-1]),
-            "password_set": bool(env.get("REDIS_PASSWORD") or command_flag(svc, ["redis.password"]))}
+            "password_set": bool(env.get("REDIS_PASSWORD") or command_flag(svc, ["redis.password"])),
+            "password_ref": _secret_ref(project, name, ref.group(1), "REDIS_PASSWORD") if ref else None}
 
 
 # --------------------------------------------------------------------------- apps
@@ -570,6 +649,9 @@ def analyse_project(project_dir, compose_files=None, env_files=None, run_command
     for name, svc in sorted(project.services.items()):
         component, evidence = classify(name, svc)
         summaries[name] = _service_summary(project, name, svc, component, evidence)
+        lookalike = unrecognised_lookalike(name, svc, component)
+        if lookalike:
+            warnings.append(lookalike)
     by_component = {}
     for name, summary in sorted(summaries.items()):
         by_component.setdefault(summary["component"], []).append(name)

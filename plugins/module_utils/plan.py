@@ -15,12 +15,22 @@ __metaclass__ = type
 
 import re
 
+from ansible_collections.lgtm.stack.plugins.module_utils import findings
+from ansible_collections.lgtm.stack.plugins.module_utils import promtail as promtail_config
+
 LEGACY_COMPONENTS = ("jaeger", "prometheus", "otel_collector", "promtail", "grafana_agent")
 STACK_COMPONENTS = ("loki", "grafana", "tempo", "mimir", "alloy")
 EXPORTER_COMPONENTS = ("mysqld_exporter", "redis_exporter")
 NEW_UIDS = {"prometheus": "mimir", "mimir": "mimir", "loki": "loki", "jaeger": "tempo", "tempo": "tempo",
             "zipkin": "tempo"}
-SEVERITIES = ("high", "medium", "low", "info")
+SEVERITIES = findings.SEVERITIES
+# Version of the plan's shape. The JSON report records it; a re-run refuses a plan recorded in another format.
+PLAN_FORMAT = 2
+# Volume keys of the new stack: distinct from the keys legacy stacks use (grafana-data, loki-data...), so that a
+# new component never starts on a legacy database by accident (compose `include:` shares one volume namespace).
+STACK_VOLUMES = {"alloy": "lgtm-alloy-data", "tempo": "lgtm-tempo-data", "loki": "lgtm-loki-data",
+                 "mimir": "lgtm-mimir-data", "grafana": "lgtm-grafana-data"}
+GRAFANA_DATA_PATH = "/var/lib/grafana"
 
 DEFAULT_SERVICE_NAMES = {"alloy": "alloy", "tempo": "tempo", "loki": "loki", "mimir": "mimir", "grafana": "grafana",
                          "mysqld_exporter": "mysqld-exporter", "redis_exporter": "redis-exporter"}
@@ -35,8 +45,8 @@ _STREAM_SELECTOR = re.compile(r"\{([^}]*)\}")
 
 class Planner(object):
     def __init__(self, legacy, go_findings=None, service_names=None, ports=None, bind_address="127.0.0.1",
-                 service_namespace=None, environment="dev", network="lgtm", remove_legacy_data=False,
-                 occupied_ports=None):
+                 service_namespace=None, environment="dev", network=None, remove_legacy_data=False,
+                 occupied_ports=None, adopt_grafana_data=False):
         self.legacy = legacy
         self.go_findings = go_findings or []
         self.names = dict(DEFAULT_SERVICE_NAMES, **(service_names or {}))
@@ -44,13 +54,24 @@ class Planner(object):
         self.bind = bind_address
         self.namespace = service_namespace or legacy.get("project_name") or "default"
         self.environment = environment
-        self.network = network
+        # One network per project by default: a fixed name is shared by every project on the docker host, and
+        # the DNS names tempo, loki, mimir... would then resolve to several projects' containers.
+        self.network = network or "lgtm-%s" % (legacy.get("project_name") or "default")
         self.remove_legacy_data = remove_legacy_data
+        self.adopt_grafana_data = adopt_grafana_data
         self.occupied = occupied_ports or []
         self.findings = []
         self.services = legacy.get("services") or {}
+        # compose service -> the identity its signals carry (service.name, service.namespace, environment).
+        self.identities = {}
+        self.scrape_files = []
+        self.promtail_labels = []
 
-    def finding(self, severity, code, message, file=None, line=None, service=None, recommendation=None):
+    def finding(self, code, message, file=None, line=None, service=None, recommendation=None, severity=None):
+        """Record a finding; its severity is the registry's (findings.py) unless given (Go findings)."""
+        if code not in findings.REGISTRY:
+            raise ValueError("finding code %s is not in the registry (plugins/module_utils/findings.py)" % code)
+        severity = severity or findings.severity(code)
         self.findings.append({"severity": severity, "code": code, "file": file, "line": line, "service": service,
                               "message": message, "recommendation": recommendation})
 
@@ -76,7 +97,7 @@ class Planner(object):
             if wanted in kept:
                 svc = self.services[wanted]
                 new_name = "lgtm-%s" % wanted
-                self.finding("high", "P017", "Service '%s' already exists and is not %s (%s); the new %s service is "
+                self.finding("P017", "Service '%s' already exists and is not %s (%s); the new %s service is "
                              "named '%s' instead." % (wanted, component, svc.get("detected_by"), component, new_name),
                              svc.get("file"), svc.get("line"), wanted,
                              "Rename that service, or name the new one with lgtm_migrate_service_names: "
@@ -88,10 +109,10 @@ class Planner(object):
             if components.get(exporter):
                 add.append({"service": self.names[exporter], "component": exporter})
         if components.get("mysql") and not components.get("mysqld_exporter"):
-            self.finding("info", "P020", "MySQL/MariaDB runs without an exporter.", None, None, components["mysql"][0],
+            self.finding("P020", "MySQL/MariaDB runs without an exporter.", None, None, components["mysql"][0],
                          "Enable lgtm_exporters_mysqld (credentials from variables) to get the MySQL dashboard.")
         if components.get("redis") and not components.get("redis_exporter"):
-            self.finding("info", "P020", "Redis runs without an exporter.", None, None, components["redis"][0],
+            self.finding("P020", "Redis runs without an exporter.", None, None, components["redis"][0],
                          "Enable lgtm_exporters_redis to get the Redis dashboard.")
         return remove, keep, add
 
@@ -140,14 +161,15 @@ class Planner(object):
                              "OpenTelemetry SDKs)")
             if app["jaeger_env"] and any(k.startswith("JAEGER_") or k.startswith("OTEL_EXPORTER_JAEGER")
                                          for k in set_env):
-                self.finding("medium", "P021", "Service '%s' still sends traces with Jaeger protocols; Alloy's Jaeger "
+                self.finding("P021", "Service '%s' still sends traces with Jaeger protocols; Alloy's Jaeger "
                              "receiver accepts them, but those spans carry no log or metric correlation."
                              % app["service"], svc.get("file"), svc.get("line"), app["service"],
                              "Move the service to an OTLP exporter (see the Go findings and docs/go_instrumentation.md)"
                              ", then drop the JAEGER_* variables.")
-            if "OTEL_SERVICE_NAME" not in env:
-                set_env["OTEL_SERVICE_NAME"] = app["service"]
             attrs = _parse_resource_attributes(env.get("OTEL_RESOURCE_ATTRIBUTES") or "")
+            # A service.name the project already gives (variable or resource attribute) is its identity: kept.
+            if "OTEL_SERVICE_NAME" not in env and not attrs.get("service.name"):
+                set_env["OTEL_SERVICE_NAME"] = app["service"]
             merged = dict(attrs)
             namespace = attrs.get("service.namespace", self.namespace)
             environment = attrs.get("deployment.environment.name") or attrs.get("deployment.environment") \
@@ -164,6 +186,11 @@ class Planner(object):
             new_attrs = _format_resource_attributes(merged)
             if new_attrs != (env.get("OTEL_RESOURCE_ATTRIBUTES") or ""):
                 set_env["OTEL_RESOURCE_ATTRIBUTES"] = new_attrs
+            # The SDK takes service.name from OTEL_SERVICE_NAME first, then from the resource attributes.
+            self.identities[app["service"]] = {
+                "service_name": env.get("OTEL_SERVICE_NAME") or attrs.get("service.name") or set_env.get(
+                    "OTEL_SERVICE_NAME") or app["service"],
+                "service_namespace": namespace, "environment": environment}
             depends_remove = sorted(d for d in svc.get("depends_on") or [] if d in removed_names)
             rewire.append({"service": app["service"], "env_set": set_env, "env_remove": sorted(remove_env),
                            "networks_add": [self.network] if self.network not in (svc.get("networks") or []) else [],
@@ -185,7 +212,7 @@ class Planner(object):
                 by_service[name] = entry
             if loki_driver:
                 entry["logging_remove"] = True
-                self.finding("medium", "P025", "Service '%s' ships its logs with the Loki Docker logging driver to %s; "
+                self.finding("P025", "Service '%s' ships its logs with the Loki Docker logging driver to %s; "
                              "after the migration that URL no longer answers and `docker logs` shows nothing."
                              % (name, svc.get("logging_url") or "the old Loki"), svc.get("file"), svc.get("line"), name,
                              "Its logging section is removed: Alloy reads container logs from the Docker socket.")
@@ -204,7 +231,7 @@ class Planner(object):
                 entry["networks_add"].append(self.network)
         for app in self.legacy.get("apps") or []:
             if app["where"] == "host":
-                self.finding("info", "P016", "'%s' runs on the host (scraped at %s): send its OTLP telemetry to "
+                self.finding("P016", "'%s' runs on the host (scraped at %s): send its OTLP telemetry to "
                              "http://%s:%d (gRPC) or http://%s:%d (HTTP); Alloy keeps scraping it."
                              % (app["name"], app["scrape_jobs"][0]["target"], self.bind, self.ports["alloy_otlp_grpc"],
                                 self.bind, self.ports["alloy_otlp_http"]),
@@ -230,7 +257,7 @@ class Planner(object):
                 else:
                     held.setdefault((str(published), entry["protocol"]), []).append(entry)
                     if entry["host_ip"] in ("0.0.0.0", "::"):
-                        self.finding("low", "P012", "Kept service '%s' publishes port %s on every interface."
+                        self.finding("P012", "Kept service '%s' publishes port %s on every interface."
                                      % (name, published), svc.get("file"), svc.get("line"), name,
                                      "Publish it on 127.0.0.1 (\"127.0.0.1:%s:%s\") unless other hosts need it."
                                      % (published, port.get("target")))
@@ -259,17 +286,20 @@ class Planner(object):
                                       "variable": entry["variable"]})
         for conflict in conflicts:
             svc = self.services.get(conflict["held_by"]) or {}
-            self.finding("high", "P009", "Port %s is needed by %s but held by %s." % (
+            self.finding("P009", "Port %s is needed by %s but held by %s." % (
                 conflict["port"], conflict["wanted_by"], conflict["held_by"]), svc.get("file"), svc.get("line"),
                 conflict["held_by"] if svc else None,
                 "Free the port, or publish %s elsewhere with %s." % (conflict["wanted_by"], conflict["variable"]))
         return {"released": released, "claimed": claimed, "conflicts": conflicts}
 
     # ------------------------------------------------------------------ volumes and data
-    def plan_volumes(self, removed):
+    def plan_volumes(self, removed, adopted=None, stack_volumes=None):
         removed_names = set(r["service"] for r in removed)
+        ours = set(v["volume"] for v in (stack_volumes or {}).values())
         volumes = []
         for name, info in sorted((self.legacy.get("named_volumes") or {}).items()):
+            if name == adopted or name in ours:
+                continue  # the new Grafana runs on it, or this stack's own volume from an earlier run
             users = info.get("used_by") or []
             if users and all(u in removed_names for u in users):
                 volumes.append({"volume": name, "name": info.get("name") or name, "used_by": users, "orphaned": True,
@@ -285,10 +315,66 @@ class Planner(object):
                 binds.append({"service": removal["service"], "source": mount["source"], "target": mount["target"],
                               "kind": mount["kind"], "action": "keep"})
         if volumes and not self.remove_legacy_data:
-            self.finding("info", "P022", "Legacy data is kept: volumes %s are no longer used by any service."
+            self.finding("P022", "Legacy data is kept: volumes %s are no longer used by any service."
                          % ", ".join(v["volume"] for v in volumes), None, None, None,
                          "Delete them with lgtm_migrate_remove_legacy_data: true once nobody needs the old data.")
         return volumes, binds
+
+    def plan_stack_volumes(self, removed):
+        """The volume each new component stores its data in: never a legacy one, unless adoption was asked.
+
+        Returns ({component: {"volume", "name", "state"}}, adopted legacy volume key or None). `state` is `new`
+        (created empty), `reused` (this stack's own volume from an earlier run) or `adopted` (a legacy Grafana
+        database, lgtm_migrate_adopt_grafana_data)."""
+        project = self.legacy.get("project_name") or "project"
+        named = self.legacy.get("named_volumes") or {}
+        stack_services = set(r["service"] for r in removed if r["component"] in STACK_COMPONENTS)
+        out = {}
+        for component, key in sorted(STACK_VOLUMES.items()):
+            wanted, state = key, "new"
+            info = named.get(wanted)
+            if info is not None:
+                users = set(info.get("used_by") or [])
+                if users and users <= stack_services:
+                    state = "reused"
+                else:
+                    n = 2
+                    while "%s-%d" % (key, n) in named:
+                        n += 1
+                    wanted = "%s-%d" % (key, n)
+            out[component] = {"volume": wanted, "name": "%s_%s" % (project, wanted), "state": state}
+        adopted = None
+        grafana = next((r for r in removed if r["component"] == "grafana"), None)
+        legacy_data = None
+        if grafana:
+            for vol in self.services[grafana["service"]].get("volumes") or []:
+                if vol.get("target") == GRAFANA_DATA_PATH and vol.get("source"):
+                    legacy_data = vol
+        if grafana and self.adopt_grafana_data:
+            if legacy_data and legacy_data.get("type") == "volume" and legacy_data["source"] in named:
+                adopted = legacy_data["source"]
+                out["grafana"] = {"volume": adopted, "name": named[adopted].get("name") or "%s_%s" % (project, adopted),
+                                  "state": "adopted"}
+            else:
+                svc = self.services[grafana["service"]]
+                self.finding("P026", "lgtm_migrate_adopt_grafana_data is set, but the legacy Grafana '%s' keeps "
+                             "its database %s, not in a named volume of the project." % (
+                                 grafana["service"], "on the host path %s" % legacy_data["source"] if legacy_data
+                                 else "inside its container (no volume at %s)" % GRAFANA_DATA_PATH),
+                             svc.get("file"), svc.get("line"), grafana["service"],
+                             "Move the database into a named volume first, or migrate without adoption (the new "
+                             "Grafana starts empty; export UI-made dashboards from the old one).")
+        elif grafana and legacy_data:
+            svc = self.services[grafana["service"]]
+            self.finding("P027", "The new Grafana starts with an empty database in volume %s; the legacy "
+                         "Grafana's database (%s %s) keeps the dashboards, users and datasources made in its UI, and "
+                         "the new Grafana does not read it." % (out["grafana"]["name"], legacy_data.get("type"),
+                                                                 legacy_data["source"]),
+                         svc.get("file"), svc.get("line"), grafana["service"],
+                         "Export UI-made dashboards before the migration, or set lgtm_migrate_adopt_grafana_data: true "
+                         "to run the new Grafana on the old database (its legacy datasources are then deleted through "
+                         "provisioning and the admin password is reset to the generated one).")
+        return out, adopted
 
     # ------------------------------------------------------------------ scrape jobs
     def plan_scrape_jobs(self, removed):
@@ -311,7 +397,7 @@ class Planner(object):
                 component = "prometheus" if set(statics) <= set(self_targets) else dropped_by[0]
                 jobs.append({"job_name": job["job_name"], "action": "drop", "line": job.get("line"),
                              "reason": "it scraped %s, which the migration removes" % component})
-                self.finding("medium", "P002", "Scrape job '%s' scraped the legacy %s; its series (job=\"%s\") stop."
+                self.finding("P002", "Scrape job '%s' scraped the legacy %s; its series (job=\"%s\") stop."
                              % (job["job_name"], component, job["job_name"]), prometheus.get("file"), job.get("line"),
                              None, "Alloy, Tempo, Loki and Mimir report their own health on the stack dashboard.")
                 continue
@@ -323,13 +409,52 @@ class Planner(object):
         host_targets = any(t.split(":")[0] in ("host.docker.internal", "172.17.0.1")
                            for j in jobs if j["action"] == "carry"
                            for s in j["config"].get("static_configs") or [] for t in s.get("targets") or [])
+        self._scrape_secrets_and_files(prometheus, [j for j in jobs if j["action"] == "carry"])
         for rule in prometheus.get("rule_files") or []:
-            self.finding("medium", "P015", "Prometheus rule file %s (%d rules%s) is not evaluated by the new stack."
+            self.finding("P015", "Prometheus rule file %s (%d rules%s) is not evaluated by the new stack."
                          % (rule["container_path"], rule.get("rules", 0),
                             ": alerts " + ", ".join(rule["alerts"]) if rule.get("alerts") else ""),
                          rule.get("host_path") or prometheus.get("file"), None, None,
                          "Load the rules into Mimir's ruler or recreate the alerts in Grafana Alerting.")
         return jobs, target_map, host_targets
+
+    def _scrape_secrets_and_files(self, prometheus, carried):
+        """Files the carried jobs read (paths inside the old Prometheus container) become read-only mounts of
+        Alloy; a password written in prometheus.yml itself is a finding (Alloy reads it from an env file)."""
+        svc = self.services.get(prometheus.get("service")) or {}
+        binds = [v for v in svc.get("volumes") or [] if v.get("type") == "bind" and v.get("source")]
+        files = []
+        for job in carried:
+            for key, path in _file_references(job["config"]):
+                bind = _containing_bind(binds, path)
+                if bind is None:
+                    self.finding("P031", "Scrape job '%s' reads %s (%s) inside the old Prometheus container, from no "
+                                 "mount of the project: Alloy cannot read it." % (job["job_name"], path, key),
+                                 prometheus.get("file"), job.get("line"), prometheus.get("service"),
+                                 "Mount the file into the Prometheus service first, or set lgtm_alloy_scrape_files.")
+                    continue
+                entry = {"host_path": bind["source"], "container_path": bind["target"]}
+                if entry not in files:
+                    files.append(entry)
+            for path in _masked_paths(job["config"]):
+                self.finding("P030", "Scrape job '%s' has a secret written in prometheus.yml (%s); Alloy reads it "
+                             "from the environment, and the migration does not copy it." % (job["job_name"], path),
+                             prometheus.get("file"), job.get("line"), None,
+                             "Move it to a password_file / credentials_file next to prometheus.yml (mounted into Alloy "
+                             "read-only), or give it in lgtm_alloy_scrape_secrets from Ansible Vault.")
+        self.scrape_files = files
+
+    def log_identities(self):
+        """compose service (and container_name) -> the service_name its container logs carry."""
+        out = {}
+        for name, svc in sorted(self.services.items()):
+            if svc.get("component") in LEGACY_COMPONENTS + STACK_COMPONENTS + EXPORTER_COMPONENTS:
+                continue
+            service_name = (self.identities.get(name) or {}).get("service_name") or name
+            out[name] = service_name
+            if svc.get("container_name"):
+                out[svc["container_name"]] = service_name
+        return out
 
     # ------------------------------------------------------------------ datasources and dashboards
     def plan_datasources(self):
@@ -339,7 +464,7 @@ class Planner(object):
         for ds in grafana.get("datasources") or []:
             new = NEW_UIDS.get(ds.get("type"))
             if not new:
-                self.finding("low", "P023", "Datasource '%s' of type %s has no counterpart in the new stack and is "
+                self.finding("P023", "Datasource '%s' of type %s has no counterpart in the new stack and is "
                              "not provisioned any more." % (ds["name"], ds.get("type")), ds.get("file"), ds.get("line"))
                 continue
             if ds.get("uid"):
@@ -350,7 +475,7 @@ class Planner(object):
                     continue
                 target = field.get("datasourceUid")
                 to_jaeger = target in jaeger_uids
-                self.finding("medium", "P003", "Derived field '%s' of datasource '%s' matches the log body with %r%s; "
+                self.finding("P003", "Derived field '%s' of datasource '%s' matches the log body with %r%s; "
                              "OTLP logs keep trace ids in structured metadata, so it never matches."
                              % (field.get("name"), ds["name"], field.get("matcherRegex"),
                                 " and points at Jaeger" if to_jaeger else ""),
@@ -364,7 +489,7 @@ class Planner(object):
                 if new:
                     inputs[item["name"]] = new
                 else:
-                    self.finding("medium", "P024", "Dashboard input %s (%s) has no datasource in the new stack."
+                    self.finding("P024", "Dashboard input %s (%s) has no datasource in the new stack."
                                  % (item["name"], item.get("plugin")), dash["file"], None)
         default = next((d for d in grafana.get("datasources") or [] if d.get("is_default")), None)
         return {"by_uid_or_name": mapping, "inputs": inputs,
@@ -379,26 +504,26 @@ class Planner(object):
                                        or known.get(q.get("datasource") or "") == "tempo"
                                        and q.get("datasource_type") in (None, "jaeger")))
             if jaeger_panels:
-                self.finding("medium", "P001", "Dashboard '%s' has %d panel(s) on the Jaeger datasource (%s)."
+                self.finding("P001", "Dashboard '%s' has %d panel(s) on the Jaeger datasource (%s)."
                              % (dash.get("title"), len(jaeger_panels), ", ".join(jaeger_panels)), dash["file"], None,
                              None, "Rewritten to Tempo with TraceQL where a faithful query exists; the rest are listed "
                                    "in the dashboards step's report.")
             for ref in dash.get("datasource_refs") or []:
                 if ref["kind"] in ("uid", "name") and ref["value"] not in known and ref["value"] not in (
                         "grafana", "-- Grafana --", "-- Dashboard --"):
-                    self.finding("medium", "P024", "Dashboard '%s' refers to datasource %s %r, which no provisioned "
+                    self.finding("P024", "Dashboard '%s' refers to datasource %s %r, which no provisioned "
                                  "datasource has." % (dash.get("title"), ref["kind"], ref["value"]), dash["file"], None,
                                  None, "Point the panel at mimir, loki or tempo by hand.")
             for query in dash.get("queries") or []:
                 expr = query.get("expr") or ""
                 for job in dropped_jobs:
                     if re.search(r'job\s*=~?\s*"%s"' % re.escape(job), expr):
-                        self.finding("medium", "P002", "Panel '%s' of dashboard '%s' queries job=\"%s\", whose series "
+                        self.finding("P002", "Panel '%s' of dashboard '%s' queries job=\"%s\", whose series "
                                      "stop after the migration." % (query.get("panel_title"), dash.get("title"), job),
                                      dash["file"], None, None, "Query the stack's own metrics or remove the panel.")
                 for prefix in collector_prefixes:
                     if re.search(r"\b%s_" % re.escape(prefix), expr):
-                        self.finding("medium", "P019", "Panel '%s' of dashboard '%s' uses metrics prefixed '%s_' by "
+                        self.finding("P019", "Panel '%s' of dashboard '%s' uses metrics prefixed '%s_' by "
                                      "the collector's prometheus exporter; OTLP metrics reach Mimir without that "
                                      "prefix and with job=\"<namespace>/<service>\"."
                                      % (query.get("panel_title"), dash.get("title"), prefix), dash["file"], None,
@@ -407,7 +532,7 @@ class Planner(object):
                 for selector in _STREAM_SELECTOR.findall(expr if query.get("datasource_type") in (None, "loki") else ""):
                     for label in re.findall(r"([A-Za-z_][A-Za-z0-9_]*)\s*=", selector):
                         if _TRACE_LABEL.match(label):
-                            self.finding("high", "P005", "Panel '%s' of dashboard '%s' selects logs by the label '%s'; "
+                            self.finding("P005", "Panel '%s' of dashboard '%s' selects logs by the label '%s'; "
                                          "trace ids are never labels in the new Loki." % (
                                              query.get("panel_title"), dash.get("title"), label),
                                          dash["file"], None, None,
@@ -420,14 +545,14 @@ class Planner(object):
         if loki:
             retention = loki.get("retention_period")
             if retention and (not loki.get("retention_enabled") or not loki.get("delete_request_store")):
-                self.finding("medium", "P006", "Loki retention_period %s is configured but not enforced (%s)."
+                self.finding("P006", "Loki retention_period %s is configured but not enforced (%s)."
                              % (retention, "compactor.retention_enabled is off" if not loki.get("retention_enabled")
                                 else "compactor.delete_request_store is missing"),
                              loki.get("file"), loki.get("retention_line"), loki.get("service"),
                              "The new Loki enforces it: compactor retention enabled with a delete request store.")
             old = [s for s in loki.get("schemas") or [] if s.get("schema") != "v13" or s.get("store") != "tsdb"]
             if old:
-                self.finding("medium", "P010", "Loki schema %s/%s cannot hold structured metadata or native OTLP logs; "
+                self.finding("P010", "Loki schema %s/%s cannot hold structured metadata or native OTLP logs; "
                              "the new Loki starts with tsdb/v13 on fresh storage and does not read the old logs."
                              % (old[0].get("store"), old[0].get("schema")), loki.get("file"), old[0].get("line"),
                              loki.get("service"), "The old volume is kept; query it with the old Loki if you need it.")
@@ -435,17 +560,30 @@ class Planner(object):
         if promtail:
             for label in promtail.get("labels_from_logs") or []:
                 if _TRACE_LABEL.match(label["label"]):
-                    self.finding("high", "P005", "Promtail job '%s' turns '%s' into a Loki label: one stream per "
+                    self.finding("P005", "Promtail job '%s' turns '%s' into a Loki label: one stream per "
                                  "trace, the cardinality problem Loki warns about." % (label["job"], label["label"]),
                                  promtail.get("file"), label.get("line"), promtail.get("service"),
                                  "Alloy lifts trace ids into structured metadata (trace_id), never into labels.")
+        self.promtail_labels = []
+        if promtail:
+            self.promtail_labels = promtail_config.label_fates(promtail_model(self.legacy), self.log_identities(),
+                                                        self.namespace)
+            for fate in self.promtail_labels:
+                # A constant that only named the Promtail job or the project: queries keep their meaning without it
+                # (the report lists it). Anything else that is dropped changes what a query finds.
+                if fate["fate"] == "dropped" and fate.get("kind") not in ("job", "project"):
+                    self.finding("P032", "Promtail job '%s' labels its logs %s=...; the new pipeline writes no such "
+                                 "label: %s." % (fate["promtail_job"], fate["label"], fate["reason"]),
+                                 promtail.get("file"), fate.get("line"), promtail.get("service"),
+                                 "Queries on it are rewritten where a faithful query exists; the migrated dashboards "
+                                 "report the rest. Collect those logs with your own Alloy config if you need them.")
         collector = self.legacy.get("otel_collector")
         prefixes = []
         if collector:
             for name, cfg in (collector.get("processors") or {}).items():
                 for action in (cfg or {}).get("actions") or []:
                     if str(action.get("key", "")).startswith("loki."):
-                        self.finding("low", "P004", "Processor %s sets the %s hint, which Loki's native OTLP endpoint "
+                        self.finding("P004", "Processor %s sets the %s hint, which Loki's native OTLP endpoint "
                                      "ignores." % (name, action["key"]), collector.get("file"), None,
                                      collector.get("service"), "service.name, service.namespace and "
                                      "deployment.environment become labels; other attributes are structured metadata.")
@@ -454,29 +592,49 @@ class Planner(object):
                     if (cfg or {}).get("namespace"):
                         prefixes.append(cfg["namespace"])
                     if (cfg or {}).get("const_labels"):
-                        self.finding("medium", "P019", "The collector's prometheus exporter adds const labels %s; "
+                        self.finding("P019", "The collector's prometheus exporter adds const labels %s; "
                                      "they disappear." % ", ".join(sorted(cfg["const_labels"])), collector.get("file"),
                                      None, collector.get("service"), "Drop them from dashboard queries.")
         for name, svc in sorted(self.services.items()):
             if not svc.get("image_pinned") and not svc.get("build"):
-                self.finding("medium", "P007", "Service '%s' uses an unpinned image (%s)." % (name, svc.get("image")),
+                self.finding("P007", "Service '%s' uses an unpinned image (%s)." % (name, svc.get("image")),
                              svc.get("file"), svc.get("line"), name,
                              "Pin a version tag (the stack's own images are pinned).")
             if svc.get("secret_env"):
-                self.finding("medium", "P008", "Service '%s' has plain-text secrets in its compose environment: %s."
+                self.finding("P008", "Service '%s' has plain-text secrets in its compose environment: %s."
                              % (name, ", ".join(svc["secret_env"])), svc.get("file"), svc.get("line"), name,
                              "Move them to Docker secrets or *_FILE variables (the new Grafana reads its admin "
                              "password from a 0600 file).")
+        for component, entries in sorted((self.legacy.get("exporters") or {}).items()):
+            for entry in entries:
+                svc = self.services.get(entry["service"]) or {}
+                cnf = entry.get("my_cnf") or {}
+                if cnf.get("missing"):
+                    self.finding("P028", "The credentials file %s of '%s' (mounted at %s) is not on this machine "
+                                 "(kept out of git?): the preview goes on, the real migration needs the password."
+                                 % (cnf.get("host_path"), entry["service"], cnf.get("container_path")),
+                                 cnf.get("host_path"), None, entry["service"],
+                                 "Put the file back where the compose file mounts it (the migration reads the password "
+                                 "from it), or set lgtm_exporters_mysqld_password from Ansible Vault.")
+                ref = entry.get("password_ref")
+                if ref:
+                    self.finding("P029", "The password of '%s' stays where the project keeps it: the new exporter "
+                                 "reads ${%s} (%s) at start, nothing is copied." % (
+                                     entry["service"], ref["variable"],
+                                     ref["kept_in"] or "from the environment compose runs in"),
+                                 ref.get("kept_in") or svc.get("file"), None, entry["service"],
+                                 "Keep %s defined wherever you run docker compose (a fresh clone needs it too)."
+                                 % ref["variable"])
         grafana = self.legacy.get("grafana")
         if grafana and grafana.get("anonymous_enabled"):
             svc = self.services.get(grafana["service"]) or {}
-            self.finding("medium", "P011", "Grafana allows anonymous access.", svc.get("file"), svc.get("line"),
+            self.finding("P011", "Grafana allows anonymous access.", svc.get("file"), svc.get("line"),
                          grafana["service"], "The new Grafana turns anonymous access and sign-up off.")
         for warning in self.legacy.get("warnings") or []:
-            self.finding("low", "P018", warning)
+            self.finding("P018", warning)
         for go in self.go_findings:
-            self.finding(go.get("severity", "medium"), go["code"], go["message"], go.get("file"), go.get("line"),
-                         None, go.get("recommendation"))
+            self.finding(go["code"], go["message"], go.get("file"), go.get("line"), None, go.get("recommendation"),
+                         severity=go.get("severity"))
         return retention, prefixes
 
     # ------------------------------------------------------------------ all together
@@ -484,7 +642,8 @@ class Planner(object):
         remove, keep, add = self.plan_services()
         rewire, jaeger_protocols = self.plan_rewire(remove)
         ports = self.plan_ports(remove)
-        volumes, binds = self.plan_volumes(remove)
+        stack_volumes, adopted = self.plan_stack_volumes(remove)
+        volumes, binds = self.plan_volumes(remove, adopted, stack_volumes)
         retention, prefixes = self.plan_config_findings()
         scrape_jobs, target_map, host_targets = self.plan_scrape_jobs(remove)
         datasource_map = self.plan_datasources()
@@ -492,6 +651,7 @@ class Planner(object):
         self.plan_dashboards(datasource_map, dropped, prefixes)
         self.findings.sort(key=lambda f: (SEVERITIES.index(f["severity"]), f["code"], f["file"] or "", f["line"] or 0))
         return {
+            "format": PLAN_FORMAT,
             "project_dir": self.legacy.get("project_dir"),
             "project_name": self.legacy.get("project_name"),
             "compose_files": list(self.legacy.get("compose_files") or []),
@@ -507,9 +667,24 @@ class Planner(object):
             "jaeger_receivers": jaeger_protocols,
             "ports": ports,
             "volumes": volumes,
+            "stack_volumes": stack_volumes,
+            "grafana_adopted_volume": adopted,
+            # Legacy provisioned datasources the adopted database still holds: deleted through provisioning.
+            "grafana_delete_datasources": [
+                {"name": d["name"], "orgId": d.get("org_id") or 1}
+                for d in (self.legacy.get("grafana") or {}).get("datasources") or []] if adopted else [],
+            "service_identities": self.identities,
+            # Promtail's labels and their fate; the dashboards step rewrites LogQL with the same model.
+            "log_label_model": promtail_model(self.legacy),
+            "log_identities": self.log_identities(),
+            "promtail_labels": self.promtail_labels,
             "legacy_bind_mounts": binds,
             "scrape_jobs": scrape_jobs,
             "scrape_target_map": target_map,
+            # The legacy global scrape settings Alloy keeps, and the files carried jobs read (host <-> container).
+            "scrape_global": dict((k, v) for k, v in ((self.legacy.get("prometheus") or {}).get("global") or {}).items()
+                                  if k in ("scrape_interval", "scrape_timeout", "external_labels")),
+            "scrape_files": self.scrape_files,
             "alloy_needs_host_gateway": host_targets,
             "datasource_map": datasource_map,
             # Where the legacy dashboards are, so that re-runs can carry them again without a new analysis.
@@ -522,6 +697,57 @@ class Planner(object):
             "findings": self.findings,
             "summary": dict((s, sum(1 for f in self.findings if f["severity"] == s)) for s in SEVERITIES),
         }
+
+
+def promtail_model(legacy):
+    return dict(((legacy.get("promtail") or {}).get("label_model")) or {})
+
+
+_FILE_KEYS = ("password_file", "credentials_file", "bearer_token_file", "ca_file", "cert_file", "key_file",
+              "client_secret_file")
+
+
+def _file_references(config, where=""):
+    """(key, path) of every file a scrape config reads: auth and TLS files, file_sd files (their directory)."""
+    out = []
+    if isinstance(config, dict):
+        for key, value in config.items():
+            if key in _FILE_KEYS and isinstance(value, str) and value:
+                out.append((where + key, value))
+            elif key == "file_sd_configs":
+                for sd in value or []:
+                    for pattern in (sd or {}).get("files") or []:
+                        out.append((where + "file_sd_configs.files", str(pattern).rsplit("/", 1)[0] or "/"))
+            else:
+                out += _file_references(value, where + key + ".")
+    elif isinstance(config, list):
+        for item in config:
+            out += _file_references(item, where)
+    return out
+
+
+def _masked_paths(config, where=""):
+    from ansible_collections.lgtm.stack.plugins.module_utils.redaction import MASK
+    out = []
+    if isinstance(config, dict):
+        for key, value in config.items():
+            if value == MASK:
+                out.append(where + key)
+            else:
+                out += _masked_paths(value, where + key + ".")
+    elif isinstance(config, list):
+        for item in config:
+            out += _masked_paths(item, where)
+    return out
+
+
+def _containing_bind(binds, path):
+    """The bind mount (deepest first) whose target holds a container path."""
+    for bind in sorted(binds, key=lambda b: len(b.get("target") or ""), reverse=True):
+        target = (bind.get("target") or "").rstrip("/")
+        if path == target or path.startswith(target + "/"):
+            return bind
+    return None
 
 
 def _parse_resource_attributes(text):

@@ -11,7 +11,35 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.lgtm.stack.plugins.module_utils.plan import PLAN_FORMAT
+
 EXPORTER_PORTS = {"mysqld_exporter": 9104, "redis_exporter": 9121}
+# Format 1 (lgtm.stack before the plan carried its volumes) kept each component's data in these volume keys.
+FORMAT_1_VOLUMES = {"alloy": "alloy-data", "tempo": "tempo-data", "loki": "loki-data", "mimir": "mimir-data",
+                    "grafana": "grafana-data"}
+
+
+class PlanFormatError(ValueError):
+    pass
+
+
+def upgrade_plan(plan):
+    """Bring a recorded plan to the current format, or refuse one this version cannot read.
+
+    Format 1 had no identities and no volume names: its stack keeps the volumes it already runs on."""
+    version = plan.get("format", 1)
+    if not isinstance(version, int) or version < 1 or version > PLAN_FORMAT:
+        raise PlanFormatError("the plan has format %r; this version of lgtm.stack reads formats 1 to %d. Use the "
+                              "lgtm.stack version that recorded it, or roll the project back and migrate again."
+                              % (version, PLAN_FORMAT))
+    if version == 1:
+        project = plan.get("project_name") or "project"
+        plan = dict(plan, format=PLAN_FORMAT, service_identities={}, grafana_adopted_volume=None, scrape_global={},
+                    scrape_files=[],
+                    grafana_delete_datasources=[],
+                    stack_volumes=dict((c, {"volume": key, "name": "%s_%s" % (project, key), "state": "reused"})
+                                       for c, key in FORMAT_1_VOLUMES.items()))
+    return plan
 
 
 def _split_target(target, default_port):
@@ -26,6 +54,7 @@ def _split_target(target, default_port):
 
 def plan_to_vars(plan):
     """Return (variables, requires): role variables, and the variables the user must still provide."""
+    plan = upgrade_plan(plan)
     names = plan.get("service_names") or {}
     variables = {
         "lgtm_compose_project": plan.get("project_name"),
@@ -42,7 +71,22 @@ def plan_to_vars(plan):
         "lgtm_alloy_scrape_jobs": [job["config"] for job in plan.get("scrape_jobs") or [] if job.get("action") == "carry"],
         "lgtm_alloy_host_gateway": bool(plan.get("alloy_needs_host_gateway")),
         "lgtm_alloy_otelcol_config": plan.get("otel_collector") or {},
+        # The legacy global scrape settings, and the files carried jobs read, mounted read-only into Alloy.
+        "lgtm_alloy_scrape_interval": (plan.get("scrape_global") or {}).get("scrape_interval"),
+        "lgtm_alloy_external_labels": dict((plan.get("scrape_global") or {}).get("external_labels") or {}) or None,
+        "lgtm_alloy_scrape_files": list(plan.get("scrape_files") or []) or None,
+        # One identity per app on every signal: its container logs get the service.name its OTLP signals carry.
+        "lgtm_alloy_service_identities": dict(plan.get("service_identities") or {}),
     }
+    # Each component's data volume: the plan keeps them apart from the project's own (legacy) volumes.
+    for component, volume in sorted((plan.get("stack_volumes") or {}).items()):
+        if volume.get("state") != "adopted":
+            variables["lgtm_%s_volume_name" % component] = volume["volume"]
+    if plan.get("grafana_adopted_volume"):
+        adopted = (plan.get("stack_volumes") or {}).get("grafana") or {}
+        variables.update({"lgtm_grafana_adopt_volume": adopted.get("name"),
+                          "lgtm_grafana_delete_datasources": list(plan.get("grafana_delete_datasources") or []),
+                          "lgtm_stack_grafana_admin_reset": True})
     requires = []
     if plan.get("loki_retention_period"):
         variables["lgtm_loki_retention_period"] = str(plan["loki_retention_period"])
@@ -55,15 +99,22 @@ def plan_to_vars(plan):
         host, port = _split_target(mysqld.get("target"), 3306)
         variables.update({"lgtm_exporters_mysqld_service_name": names.get("mysqld_exporter", "mysqld-exporter"),
                           "lgtm_exporters_mysqld_host": host or "mysql", "lgtm_exporters_mysqld_port": port})
-        user = (mysqld.get("my_cnf") or {}).get("user")
+        user = mysqld.get("user") or (mysqld.get("my_cnf") or {}).get("user")
         if user:
             variables["lgtm_exporters_mysqld_user"] = user
-        # The analysis masks credentials: the password must come from the user (vault), never from the plan.
-        requires.append("lgtm_exporters_mysqld_password")
+        if mysqld.get("password_ref"):
+            # A ${VAR} the project already keeps (.env): referenced, never copied.
+            variables["lgtm_exporters_mysqld_password_env"] = mysqld["password_ref"]["variable"]
+        else:
+            # The analysis masks credentials: the password comes from the legacy my.cnf (read on the docker host
+            # by the migrate role) or from the user (vault), never from the plan.
+            requires.append("lgtm_exporters_mysqld_password")
     if redis:
         variables.update({"lgtm_exporters_redis_service_name": names.get("redis_exporter", "redis-exporter"),
                           "lgtm_exporters_redis_address": "redis://%s" % (redis.get("target") or "redis:6379")})
-        if redis.get("password_set"):
+        if redis.get("password_ref"):
+            variables["lgtm_exporters_redis_password_env"] = redis["password_ref"]["variable"]
+        elif redis.get("password_set"):
             requires.append("lgtm_exporters_redis_password")
     # Carried legacy jobs that already scrape the new exporter services keep their job names; no second job.
     carried_targets = set(str(t) for cfg in variables["lgtm_alloy_scrape_jobs"]

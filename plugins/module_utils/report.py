@@ -32,6 +32,15 @@ TEXT = {
         "volumes_keep": "Named volumes no longer used by any service are **kept** (set `lgtm_migrate_remove_legacy_data: true` to delete them):",
         "volumes_delete": "Named volumes no longer used by any service **will be deleted** (`lgtm_migrate_remove_legacy_data: true`):",
         "binds": "Bind-mounted files and directories of removed services stay where they are:",
+        "stack_volumes": "Where each new component keeps its data (engine volume names):",
+        "volume_state": {"new": "new, starts empty", "reused": "this stack's own, from an earlier run",
+                         "adopted": "the legacy Grafana database, adopted (lgtm_migrate_adopt_grafana_data)"},
+        "identities": "Identity",
+        "identities_intro": "Each application's traces, metrics, OTLP logs and container logs carry the same identity "
+                            "(Loki labels `service_name`, `service_namespace`, `deployment_environment_name`; Tempo "
+                            "span metrics `service`):",
+        "promtail": "Promtail labels",
+        "promtail_intro": "Each label Promtail gave the logs, and what it becomes:",
         "scrape": "Scrape jobs",
         "carried": "carried into Alloy", "dropped": "dropped",
         "datasources": "Grafana datasources",
@@ -69,6 +78,15 @@ TEXT = {
         "volumes_keep": "Volumes nomeados que nenhum serviço usa mais são **mantidos** (defina `lgtm_migrate_remove_legacy_data: true` para apagá-los):",
         "volumes_delete": "Volumes nomeados que nenhum serviço usa mais **serão apagados** (`lgtm_migrate_remove_legacy_data: true`):",
         "binds": "Arquivos e diretórios montados dos serviços removidos permanecem onde estão:",
+        "stack_volumes": "Onde cada componente novo guarda seus dados (nomes dos volumes no engine):",
+        "volume_state": {"new": "novo, começa vazio", "reused": "da própria stack, de uma execução anterior",
+                         "adopted": "o banco do Grafana antigo, adotado (lgtm_migrate_adopt_grafana_data)"},
+        "identities": "Identidade",
+        "identities_intro": "Traces, métricas, logs OTLP e logs de contêiner de cada aplicação levam a mesma identidade "
+                            "(labels do Loki `service_name`, `service_namespace`, `deployment_environment_name`; "
+                            "span metrics do Tempo `service`):",
+        "promtail": "Labels do Promtail",
+        "promtail_intro": "Cada label que o Promtail dava aos logs, e o que ele vira:",
         "scrape": "Jobs de coleta (scrape)",
         "carried": "levado para o Alloy", "dropped": "descartado",
         "datasources": "Datasources do Grafana",
@@ -131,6 +149,11 @@ def render_report(plan, language="en"):
             out.append("  - %s" % note)
     if plan.get("jaeger_receivers"):
         out += ["", t["jaeger_receivers"] % ", ".join(plan["jaeger_receivers"])]
+    if plan.get("service_identities"):
+        out += ["", "## " + t["identities"], "", t["identities_intro"], ""]
+        out += ["- `%s`: service.name `%s`, service.namespace `%s`, deployment.environment `%s`"
+                % (name, i["service_name"], i["service_namespace"], i["environment"])
+                for name, i in sorted(plan["service_identities"].items())]
     ports = plan["ports"]
     out += ["", "## " + t["ports"], "",
             "- %s: %s" % (t["released"], ", ".join("%s/%s (%s)" % (p["port"], p["protocol"], p["service"])
@@ -140,6 +163,11 @@ def render_report(plan, language="en"):
             "- %s: %s" % (t["conflicts"], ", ".join("%s (%s / %s)" % (c["port"], c["wanted_by"], c["held_by"])
                                                     for c in ports["conflicts"]) or t["none"]), ""]
     out += ["## " + t["data"], ""]
+    if plan.get("stack_volumes"):
+        out += [t["stack_volumes"], ""]
+        out += ["- %s: `%s` (%s)" % (component, v["name"], t["volume_state"][v["state"]])
+                for component, v in sorted(plan["stack_volumes"].items())]
+        out.append("")
     if plan["volumes"]:
         delete = any(v["action"] == "delete" for v in plan["volumes"])
         out += [t["volumes_delete"] if delete else t["volumes_keep"], ""]
@@ -149,6 +177,12 @@ def render_report(plan, language="en"):
         out += [t["binds"], ""]
         out += ["- `%s` (%s)" % (os.path.relpath(b["source"], root) if root and b["source"].startswith(root) else b["source"],
                                  b["service"]) for b in plan["legacy_bind_mounts"]]
+        out.append("")
+    if plan.get("promtail_labels"):
+        out += ["## " + t["promtail"], "", t["promtail_intro"], ""]
+        out += ["- `%s` (job `%s`, %s): %s -> `%s` (%s)" % (f["label"], f["promtail_job"], f["source"], f["fate"],
+                                                           f.get("new") or "-", f["reason"])
+                for f in plan["promtail_labels"]]
         out.append("")
     out += ["## " + t["scrape"], ""]
     for job in plan["scrape_jobs"]:

@@ -22,6 +22,15 @@ description:
   - Jaeger targets become Tempo TraceQL targets when a faithful query exists (search by service, operation,
     duration bounds and string tags; trace id lookups). The rest are left untouched and listed in
     RV(dashboards[].traces_unconverted) with the reason.
+  - With O(log_label_model), O(service_identities) or O(service_namespace), every Loki query (panel targets,
+    annotations, C(label_values) templating queries) is rewritten from Promtail's labels to the labels the new
+    pipeline writes - C(service_name), C(service_namespace), C(deployment_environment(_name)), C(stream). A
+    container or compose service matcher becomes C(service_name) with the service's identity, matchers on the
+    Promtail job or compose project are removed, labels made by pipeline stages become label filters after the
+    selector (with the parser they need), trace ids become a C(trace_id) structured-metadata filter, C(by) and
+    C(without) groupings follow. A query that cannot keep its meaning (it selects logs the new pipeline does not
+    collect, or names no known service) is left as it was, noted in its panel's description and listed in
+    RV(dashboards[].log_unconverted).
   - The legacy files are never modified. With O(backup_dir), the originals of the dashboards written in this run
     are copied there as well.
   - Every dashboard is read and rewritten before anything is written, so a malformed file fails the task with its
@@ -70,6 +79,24 @@ options:
   project_dir:
     description: Root that O(backup_dir) paths are relative to. Defaults to the parent of O(dest).
     type: path
+  log_label_model:
+    description:
+      - What each label of the legacy Promtail config means, as returned by M(lgtm.stack.legacy_stack_info) in
+        C(promtail.label_model) (label to C(sources), each with C(promtail_job), C(source), C(kind)...).
+      - Labels missing from it (and not written by the new pipeline) become label filters, with a problem listed.
+    type: dict
+    default: {}
+  service_identities:
+    description:
+      - Compose service name (or a C(container_name)) to the C(service_name) its logs carry in the new pipeline
+        (the app's OTel C(service.name); the compose service name for other containers).
+      - Container names C(<project>-<service>-<n>) and C(<project>_<service>_<n>) are resolved through it.
+    type: dict
+    default: {}
+  service_namespace:
+    description:
+      - The project's C(service.namespace); a selector left with no matcher gets C(service_namespace="<this>").
+    type: str
 requirements: []
 attributes:
   check_mode:
@@ -89,6 +116,9 @@ EXAMPLES = r"""
     providers: "{{ legacy.grafana.dashboard_providers }}"
     datasource_map: "{{ plan.datasource_map }}"
     dest: /srv/shop/observability/grafana/dashboards/project
+    log_label_model: "{{ legacy.promtail.label_model }}"
+    service_identities: {api: shop-api, worker: shop-worker, mysql: mysql}
+    service_namespace: shop
   register: dashboards
 
 - name: Show the Jaeger panels that need a hand
@@ -124,6 +154,19 @@ dashboards:
       type: list
       elements: str
       returned: always
+    log_queries:
+      description:
+        - Loki queries rewritten onto the new labels (or kept with a problem) - C(where) (panel/refId or
+          templating variable), C(before), C(after), C(changes) (one record per label - C(label), C(promtail_job),
+          C(source), C(fate) carried/converted/replaced/dropped, C(new), C(reason)) and C(problems).
+      type: list
+      elements: dict
+      returned: always
+    log_unconverted:
+      description: Loki queries left as they were (C(where), C(query), C(reasons), C(changes)).
+      type: list
+      elements: dict
+      returned: always
   sample:
     - source: /srv/shop/grafana/dashboards/shop/api-overview.json
       dest: /srv/shop/observability/grafana/dashboards/project/shop/api-overview.json
@@ -136,6 +179,17 @@ dashboards:
           query: '{resource.service.name="shop-api" && name="GET /products" && duration>=500ms}'
       traces_unconverted: []
       unresolved: []
+      log_queries:
+        - where: API errors/A
+          before: '{container="api", level="error"}'
+          after: '{service_name="shop-api"} | json | level="error"'
+          changes:
+            - {label: container, promtail_job: docker, source: relabel rule, fate: replaced,
+               new: 'service_name="shop-api"', reason: container (from __meta_docker_container_name) -> service_name}
+            - {label: level, promtail_job: docker, source: stage, fate: converted, new: '| level="error"',
+               reason: 'made by a Promtail labels stage: a label filter after the selector with | json'}
+          problems: []
+      log_unconverted: []
 """
 
 import os
@@ -169,12 +223,18 @@ def main():
             mode=dict(type="raw", default="0644"),
             backup_dir=dict(type="path"),
             project_dir=dict(type="path"),
+            log_label_model=dict(type="dict", default={}),
+            service_identities=dict(type="dict", default={}),
+            service_namespace=dict(type="str"),
         ),
         supports_check_mode=True,
     )
     dest = module.params["dest"]
     try:
-        results = rewrite_all(module.params["providers"], dest, module.params["datasource_map"])
+        results = rewrite_all(module.params["providers"], dest, module.params["datasource_map"],
+                              log_label_model=module.params["log_label_model"],
+                              service_identities=module.params["service_identities"],
+                              service_namespace=module.params["service_namespace"])
     except InputError as exc:
         module.fail_json(msg=str(exc), file=str(exc.path), line=exc.line)
     diffs, changed = [], False

@@ -142,7 +142,10 @@ legacy:
       description: C(service), C(file), C(schemas), C(retention_period), C(retention_enabled), C(delete_request_store).
       type: dict
     promtail:
-      description: C(service), C(file), C(clients), C(jobs), C(labels_from_logs).
+      description:
+        - C(service), C(file), C(clients), C(jobs), C(labels_from_logs), and C(label_model) - per label Promtail
+          gives the logs, where it comes from (relabel rule, static label, pipeline stage, with job and line) and
+          what it meant.
       type: dict
     grafana:
       description:
@@ -150,7 +153,10 @@ legacy:
           C(dashboards) (file, uid, title, folder, datasource_refs, panels).
       type: dict
     exporters:
-      description: C(mysqld_exporter) and C(redis_exporter) lists with each exporter's service, target and auth style.
+      description:
+        - C(mysqld_exporter) and C(redis_exporter) lists with each exporter's service, target and auth style.
+        - C(password_ref) names a C(${VAR}) the password is kept in (C(variable), C(kept_in) - the project's env file
+          that defines it, else null); C(my_cnf.missing) is true when the mounted my.cnf is not on this machine.
       type: dict
     apps:
       description:

@@ -56,11 +56,21 @@ options:
     type: str
     default: dev
   network:
-    description: Network that applications, exporters and the stack share.
+    description:
+      - Network that applications, exporters and the stack share.
+      - Default C(lgtm-<compose project name>), one per project, so that two projects on one docker host never
+        resolve each other's C(tempo), C(loki) or C(mimir).
     type: str
-    default: lgtm
   remove_legacy_data:
     description: Mark named volumes left without users for deletion. Off by default; legacy data is kept.
+    type: bool
+    default: false
+  adopt_grafana_data:
+    description:
+      - Run the new Grafana on the legacy Grafana's named volume (its database, with the dashboards and users made
+        in its UI) instead of a new one. The plan then lists the legacy provisioned datasources for deletion and
+        asks for the admin password to be reset to the generated one.
+      - Off by default, the new Grafana starts on its own empty volume and the legacy volume is kept (finding P027).
     type: bool
     default: false
   occupied_ports:
@@ -107,6 +117,28 @@ plan:
   returned: success
   type: dict
   contains:
+    format:
+      description: Version of the plan's shape; a re-run refuses a recorded plan of another format.
+      type: int
+    service_identities:
+      description:
+        - Per compose application, the identity its signals carry - C(service_name) (from C(OTEL_SERVICE_NAME) or
+          C(service.name) in C(OTEL_RESOURCE_ATTRIBUTES), else the compose service name, which the plan then sets),
+          C(service_namespace) and C(environment). Its container logs get the same labels.
+      type: dict
+    stack_volumes:
+      description:
+        - Per new component, the named volume it stores data in - C(volume) (compose key), C(name) (engine name)
+          and C(state) C(new), C(reused) (this stack's own, from an earlier run) or C(adopted) (the legacy Grafana
+          database, with O(adopt_grafana_data)). Never a legacy volume otherwise.
+      type: dict
+    grafana_adopted_volume:
+      description: Compose key of the legacy Grafana volume the new Grafana runs on, or null.
+      type: str
+    grafana_delete_datasources:
+      description: Legacy provisioned datasources (C(name), C(orgId)) deleted from an adopted Grafana database.
+      type: list
+      elements: dict
     remove_services:
       description: Services that leave, with C(component) and C(reason).
       type: list
@@ -189,8 +221,9 @@ def main():
             bind_address=dict(type="str", default="127.0.0.1"),
             service_namespace=dict(type="str"),
             environment=dict(type="str", default="dev"),
-            network=dict(type="str", default="lgtm"),
+            network=dict(type="str"),
             remove_legacy_data=dict(type="bool", default=False),
+            adopt_grafana_data=dict(type="bool", default=False),
             occupied_ports=dict(type="list", elements="dict", default=[]),
             report_language=dict(type="str", default="en", choices=["en", "pt_BR"]),
         ),
@@ -212,6 +245,7 @@ def main():
             bind_address=params["bind_address"], service_namespace=params["service_namespace"],
             environment=params["environment"], network=params["network"],
             remove_legacy_data=params["remove_legacy_data"], occupied_ports=params["occupied_ports"],
+            adopt_grafana_data=params["adopt_grafana_data"],
         )
         report = render_report(plan, params["report_language"])
     except (KeyError, TypeError, ValueError) as exc:

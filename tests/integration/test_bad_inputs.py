@@ -61,8 +61,10 @@ CASES = {
     "dashboard-json-malformed": (lambda p: _edit(p / "grafana/dashboards/shop/api-overview.json",
                                                  '"title": "Shop API overview",', '"title": "Shop API overview"'),
                                  ["api-overview.json"]),
+    # A gitignored secret file absent on a fresh clone: the real run asks for the password, before any change.
     "mysqld-exporter-my-cnf-missing": (lambda p: (p / "exporters/mysqld-exporter.my.cnf").unlink(),
-                                       ["mysqld-exporter.my.cnf"]),
+                                       ["mysqld-exporter.my.cnf", "is not on this machine",
+                                        "lgtm_exporters_mysqld_password", "Nothing was changed"]),
     "otel-collector-config-malformed": (lambda p: (
         (p / "otelcol.yaml").write_text("receivers:\n  otlp: [\n"),
         _append_service(p, """
@@ -93,6 +95,15 @@ def test_bad_project_input(legacy, unchanged, name):
     assert rc != 0, out[-3000:]
     for text in expected:
         assert text in out, (text, out[-3000:])
+
+
+def test_check_previews_a_project_whose_secret_file_is_absent(legacy, unchanged):
+    """A teammate's clone without the gitignored my.cnf: --check is a preview, not a refusal."""
+    (legacy / "exporters/mysqld-exporter.my.cnf").unlink()
+    rc, out = unchanged(legacy, lambda: run_migrate(legacy, check=True))
+    assert rc == 0, out[-3000:]
+    assert "Preview only: the real run needs lgtm_exporters_mysqld_password" in out
+    assert "(preview only: not a password)" not in out
 
 
 def test_missing_project_dir(tmp_path, unchanged):

@@ -56,6 +56,19 @@ def test_legacy_data_is_kept(host):
         assert host.file(os.path.join(PROJECT_DIR, path)).exists, path
 
 
+def test_no_new_component_mounts_a_legacy_volume(host):
+    """The stack's volumes are its own (lgtm-<component>-data); the legacy ones stay unused and untouched."""
+    containers = _containers(host)
+    legacy = set("%s_%s" % (PROJECT, n) for n in ("prometheus-data", "loki-data", "grafana-data"))
+    for name in STACK:
+        mounts = _inspect(host, containers[name]["ID"])["Mounts"]
+        named = set(m["Name"] for m in mounts if m.get("Type") == "volume")
+        assert not named & legacy, (name, named)
+    for component in ("loki", "grafana", "tempo", "mimir"):
+        mounts = _inspect(host, containers[component]["ID"])["Mounts"]
+        assert "%s_lgtm-%s-data" % (PROJECT, component) in [m.get("Name") for m in mounts], component
+
+
 def test_compose_file_edited_round_trip(host):
     main = host.file(os.path.join(PROJECT_DIR, "docker-compose.yml")).content_string
     with open(os.path.join(EXAMPLE_DIR, "docker-compose.yml"), encoding="utf-8") as handle:

@@ -62,3 +62,34 @@ def test_my_cnf(render_role_template):
                                    lgtm_exporters_mysqld_user="mon", lgtm_exporters_mysqld_password="s3cret")
     lines = [line for line in text.splitlines() if not line.startswith("#")]
     assert lines == ["[client]", "host = db", "port = 3307", "user = mon", "password = s3cret"]
+
+
+def test_passwords_the_project_keeps_are_referenced_not_copied(render_role_template, tmp_path):
+    text, _ = render_role_template(
+        "exporters", "compose.yaml.j2", lgtm_project_dir="/srv/shop",
+        lgtm_exporters_mysqld_enabled=True, lgtm_exporters_mysqld_password_env="MYSQL_EXPORTER_PASSWORD",
+        lgtm_exporters_mysqld_host="db", lgtm_exporters_mysqld_user="exporter",
+        lgtm_exporters_redis_enabled=True, lgtm_exporters_redis_password_env="REDIS_PW")
+    model = yaml.safe_load(text)
+    mysqld, redis = model["services"]["mysqld-exporter"], model["services"]["redis-exporter"]
+    # mysqld-exporter 0.15+ reads MYSQLD_EXPORTER_PASSWORD with --mysqld.address/--mysqld.username: no my.cnf.
+    assert mysqld["command"] == ["--mysqld.address=db:3306", "--mysqld.username=exporter"]
+    assert mysqld["environment"] == {
+        "MYSQLD_EXPORTER_PASSWORD": "${MYSQL_EXPORTER_PASSWORD:?set MYSQL_EXPORTER_PASSWORD in the project .env}"}
+    assert "volumes" not in mysqld
+    assert redis["environment"] == {"REDIS_PASSWORD": "${REDIS_PW:?set REDIS_PW in the project .env}"}
+    assert redis["command"] == ["--redis.addr=redis://redis:6379"] and "volumes" not in redis
+    # Compose resolves the reference from the project's .env; unset, it refuses with the message.
+    (tmp_path / "compose.yaml").write_text(text)
+    (tmp_path / ".env").write_text("MYSQL_EXPORTER_PASSWORD=from-dotenv\nREDIS_PW=r\n")
+    import shutil
+    import subprocess
+    if shutil.which("docker") and subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0:
+        out = subprocess.run(["docker", "compose", "--project-directory", str(tmp_path), "config", "--format", "json"],
+                             capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+        assert '"MYSQLD_EXPORTER_PASSWORD": "from-dotenv"' in out.stdout
+        (tmp_path / ".env").write_text("REDIS_PW=r\n")
+        out = subprocess.run(["docker", "compose", "--project-directory", str(tmp_path), "config", "--quiet"],
+                             capture_output=True, text=True)
+        assert out.returncode != 0 and "set MYSQL_EXPORTER_PASSWORD in the project .env" in out.stderr

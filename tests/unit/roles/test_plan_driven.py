@@ -63,7 +63,7 @@ def test_example_mapping(render_role_template):
     exporters = yaml.safe_load(render_role_template(
         "exporters", "compose.yaml.j2", lgtm_project_dir="/srv/p", lgtm_exporters_mysqld_password="x", **variables)[0])
     assert set(exporters["services"]) == {"mysqld-exporter", "redis-exporter"}
-    assert exporters["networks"] == {"lgtm": {"name": "lgtm"}}
+    assert exporters["networks"] == {"lgtm-shop": {"name": "lgtm-shop"}}, "one network per project"
     my_cnf = render_role_template("exporters", "mysqld-exporter.my.cnf.j2", lgtm_project_dir="/srv/p",
                                   lgtm_exporters_mysqld_password="x", **variables)[0]
     assert "host = mysql" in my_cnf and "user = exporter" in my_cnf

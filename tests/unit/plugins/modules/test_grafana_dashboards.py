@@ -8,7 +8,7 @@ import pytest
 
 from ansible_collections.lgtm.stack.plugins.module_utils import dashboards as D
 from ansible_collections.lgtm.stack.plugins.modules import grafana_dashboards
-from tests.unit.conftest import EXAMPLE, FIXTURES
+from tests.unit.conftest import EXAMPLE, FIXTURES, PROJECTS
 
 LEGACY = FIXTURES / "dashboards" / "legacy"
 DS_MAP = {
@@ -166,3 +166,125 @@ def test_jaeger_to_traceql(target, query):
 def test_jaeger_targets_without_faithful_traceql(target, reason):
     query, why = D.jaeger_to_traceql(target)
     assert query is None and reason in why
+
+
+# --- Loki queries: Promtail's labels onto the new pipeline's (promtail.label_model + logql) ---
+
+PROMTAIL_DASHBOARDS = FIXTURES / "dashboards" / "promtail"
+IDENTITIES = {"api": "shop-api", "worker": "shop-worker", "mysql": "mysql"}
+
+
+@pytest.fixture
+def promtail_project(tmp_path):
+    root = tmp_path / "project"
+    shutil.copytree(PROMTAIL_DASHBOARDS, root / "grafana" / "dashboards")
+    return root
+
+
+def _run_logs(run_module, root, **extra):
+    from ansible_collections.lgtm.stack.plugins.module_utils.promtail import label_model
+    from ansible_collections.lgtm.stack.plugins.module_utils.yamlutil import load_yaml
+
+    check = extra.pop("_check", False)
+    args = {"providers": [{"host_path": str(root / "grafana" / "dashboards"), "folder": "Logs",
+                           "folders_from_files": True}],
+            "datasource_map": DS_MAP, "dest": str(root / "observability" / "grafana" / "dashboards" / "project"),
+            "log_label_model": label_model(load_yaml(str(FIXTURES / "promtail" / "config.yml"))),
+            "service_identities": IDENTITIES, "service_namespace": "shop"}
+    args.update(extra)
+    return run_module(grafana_dashboards, args, check_mode=check)
+
+
+def test_loki_queries_move_to_the_new_labels(promtail_project, run_module):
+    from ansible_collections.lgtm.stack.plugins.module_utils.logql import stream_labels
+    from ansible_collections.lgtm.stack.plugins.module_utils.promtail import NEW_LOG_LABELS
+
+    result, failed = _run_logs(run_module, promtail_project)
+    assert not failed, result
+    doc = _load(promtail_project, "logs/api-logs.json")
+    exprs = [p["targets"][0]["expr"] for p in doc["panels"]]
+    assert exprs[:5] == [
+        '{service_name="shop-api"}',
+        'sum by (service_name) (count_over_time({service_name=~"shop-api|shop-worker"} |= "error" [5m]))',
+        '{service_namespace="shop"} | json | level="error"',
+        '{service_name=~"$container", stream="stderr"} |= "$search"',
+        '{service_namespace="shop"} | trace_id="${trace}"',
+    ]
+    variable = doc["templating"]["list"][0]
+    assert variable["query"] == variable["definition"] == "label_values(service_name)"
+    # Every migrated query's stream-selector and grouping labels are labels the new pipeline writes.
+    entry = result["dashboards"][0]
+    rewritten = [q["after"] for q in entry["log_queries"] if q["where"].startswith(("API", "Errors", "Error",
+                                                                                     "Selected", "Logs"))]
+    assert len(rewritten) == 5 and rewritten == exprs[:5]
+    for expr in rewritten:
+        assert stream_labels(expr) <= NEW_LOG_LABELS, expr
+    changes = [c for q in entry["log_queries"] for c in q["changes"]]
+    assert {(c["label"], c["fate"]) for c in changes} >= {
+        ("container", "replaced"), ("compose_service", "replaced"), ("job", "dropped"), ("level", "converted"),
+        ("logstream", "replaced"), ("compose_project", "dropped"), ("trace_id", "replaced")}
+    assert all(c["reason"] for c in changes)
+
+
+def test_a_loki_query_on_logs_nobody_collects_is_left_and_said(promtail_project, run_module):
+    result, _ = _run_logs(run_module, promtail_project)
+    doc = _load(promtail_project, "logs/api-logs.json")
+    syslog = doc["panels"][5]
+    assert syslog["targets"][0]["expr"] == '{job="varlogs"} |= "oom"'
+    assert syslog["description"].startswith("lgtm.stack: Loki query A was not rewritten to the new labels (job=")
+    [left] = result["dashboards"][0]["log_unconverted"]
+    assert left["where"] == "Host syslog/A" and "does not collect" in left["reasons"][0]
+    # Prometheus targets are not LogQL: untouched even when they use the same label names.
+    assert doc["panels"][6]["targets"][0]["expr"] == \
+        'sum by (container) (rate(http_requests_total{container="api"}[5m]))'
+
+
+def test_loki_rewrite_check_mode_diff_and_idempotence(promtail_project, run_module):
+    result, failed = _run_logs(run_module, promtail_project, _check=True, _ansible_diff=True)
+    assert not failed and result["changed"] and not (promtail_project / "observability").exists()
+    assert 'service_name=\\"shop-api\\"' in result["diff"][0]["after"]
+    assert result["dashboards"][0]["log_queries"], "check mode reports the rewrites too"
+    first, _ = _run_logs(run_module, promtail_project)
+    again, _ = _run_logs(run_module, promtail_project)
+    assert first["changed"] and again["changed"] is False
+
+
+def test_without_label_options_loki_queries_are_kept(promtail_project, run_module):
+    result, _ = _run_logs(run_module, promtail_project, log_label_model={}, service_identities={},
+                          service_namespace=None)
+    doc = _load(promtail_project, "logs/api-logs.json")
+    assert doc["panels"][0]["targets"][0]["expr"] == '{container="legacy-project-api-1"}'
+    assert result["dashboards"][0]["log_queries"] == []
+
+
+def test_grafana_promtail_project_dashboard():
+    from ansible_collections.lgtm.stack.plugins.module_utils.legacy import analyse_project
+
+    project = PROJECTS / "grafana-promtail"
+    legacy = analyse_project(str(project))
+    providers = [{"host_path": str(project / "grafana" / "dashboards"), "folders_from_files": True}]
+    ds_map = {"by_uid_or_name": {"Loki": "loki", "Jaeger": "tempo"}, "inputs": {"DS_LOKI": "loki",
+                                                                               "DS_JAEGER": "tempo"}}
+    [out] = D.rewrite_all(providers, "/dest", ds_map, legacy["promtail"]["label_model"], {"web": "web"}, "grafana")
+    doc = json.loads(out["text"])
+    assert doc["panels"][0]["targets"][0]["expr"] == '{service_namespace="grafana"} | trace_id="$trace"'
+    assert [c["label"] for c in out["log_queries"][0]["changes"]] == ["job", "traceID", "service_namespace"]
+
+
+def test_structured_loki_variable_and_annotation():
+    from ansible_collections.lgtm.stack.plugins.module_utils.promtail import label_model
+    from ansible_collections.lgtm.stack.plugins.module_utils.yamlutil import load_yaml
+
+    model = label_model(load_yaml(str(FIXTURES / "promtail" / "config.yml")))
+    rewriter = D.Rewriter(DS_MAP, model, IDENTITIES, "shop")
+    doc = {"templating": {"list": [{"name": "c", "type": "query", "datasource": {"type": "loki", "uid": "Loki"},
+                                    "query": {"qryType": 1, "label": "container", "stream": '{job="docker"}',
+                                              "query": "label_values(container)", "refId": "X"}}]},
+           "annotations": {"list": [{"name": "deploys", "datasource": "Loki",
+                                     "expr": '{compose_service="api"} |= "deploy"'}]}}
+    new, report = rewriter.rewrite(doc)
+    query = new["templating"]["list"][0]["query"]
+    assert (query["label"], query["stream"], query["query"]) == (
+        "service_name", '{service_namespace="shop"}', "label_values(service_name)")
+    assert new["annotations"]["list"][0]["expr"] == '{service_name="shop-api"} |= "deploy"'
+    assert not report["log_unconverted"]

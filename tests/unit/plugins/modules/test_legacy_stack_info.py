@@ -122,7 +122,8 @@ def test_jaeger_split_project(resolver):
     unpinned = sorted(n for n, s in legacy["services"].items() if not s["image_pinned"])
     assert unpinned == ["orders", "prometheus", "redis-exporter"]
     assert legacy["exporters"]["mysqld_exporter"][0] == {"service": "mysql-exporter", "auth": "DATA_SOURCE_NAME",
-                                                        "target": "db:3306", "my_cnf": None}
+                                                        "target": "db:3306", "my_cnf": None,
+                                                        "password_ref": None, "user": "exporter"}
     assert legacy["exporters"]["redis_exporter"][0]["password_set"] is True
     blob = json.dumps(legacy)
     for secret in ("maria-root-pw", "maria-exporter-pw", "orders-redis-pw", "orders-metrics-pw"):
@@ -194,8 +195,15 @@ def test_partial_lgtm_project(resolver):
         ("x", {"image": "lgtm-test/standin-jaeger:orchestration-only"}, "jaeger"),
         ("x", {"image": "lgtm-test/mariadb:10.11"}, "mysql"),
         ("x", {"image": "registry:5000/grafana/agent:v0.40.0"}, "grafana_agent"),
-        ("monitoring", {"image": "acme/tool:1", "ports": [{"target": 9090}]}, "prometheus"),
-        ("otel-col", {"image": "acme/custom:1"}, "otel_collector"),
+        # A name or a port alone never makes a service one the migration removes.
+        ("monitoring", {"image": "acme/tool:1", "ports": [{"target": 9090}]}, "other"),
+        ("otel-col", {"image": "acme/custom:1"}, "other"),
+        ("tempo", {"image": "acme/tempo-scheduler:2.1"}, "other"),
+        ("grafana", {"image": "nginx:1.25", "ports": [{"target": 3000}]}, "other"),
+        ("web", {"image": "node:20", "ports": [{"target": 3000}]}, "other"),
+        ("db", {"image": "acme/db:1", "ports": [{"target": 3306}]}, "mysql"),
+        ("cache", {"image": "acme/kv:1"}, "other"),
+        ("redis-cache", {"image": "acme/kv:1"}, "redis"),
         ("svc", {"build": "."}, "app"),
         ("metrics", {"image": "acme/prom-fork:2", "volumes": [
             {"type": "bind", "source": "/p/prometheus.yml", "target": "/etc/prom/prometheus.yml"}]}, "prometheus"),

@@ -54,7 +54,7 @@ def test_example_plan():
         "OTEL_EXPORTER_OTLP_ENDPOINT": "http://alloy:4318",
         "OTEL_RESOURCE_ATTRIBUTES": "service.namespace=shop,deployment.environment=dev,deployment.environment.name=dev",
     }
-    assert api["networks_add"] == ["lgtm"] and api["depends_on_remove"] == ["jaeger"]
+    assert api["networks_add"] == ["lgtm-shop"] and api["depends_on_remove"] == ["jaeger"]
     assert plan["jaeger_receivers"] == ["thrift_compact"]
     # Ports: Jaeger's 4317/4318 are released and claimed again by Alloy on loopback; no conflict.
     assert {"4317", "4318"} <= {p["port"] for p in plan["ports"]["released"]}
