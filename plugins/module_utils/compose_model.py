@@ -17,6 +17,7 @@ __metaclass__ = type
 import json
 import os
 import re
+import shlex
 
 from ansible_collections.lgtm.stack.plugins.module_utils.yamlutil import InputError, line_of, load_yaml, read_text
 
@@ -158,6 +159,14 @@ def normalize_environment(env):
     return out
 
 
+def _split_command(text):
+    """A string command as Compose splits it (shell-like quoting), plain whitespace when it does not parse."""
+    try:
+        return shlex.split(text)
+    except ValueError:
+        return text.split()
+
+
 def normalize_service(svc, project_dir, path=None):
     svc = dict(svc or {})
     svc["ports"] = [normalize_port(p, path) for p in svc.get("ports") or []]
@@ -177,19 +186,44 @@ def normalize_service(svc, project_dir, path=None):
     svc["networks"] = dict((n, None) for n in nets) if isinstance(nets, list) else dict(nets)
     command = svc.get("command")
     if isinstance(command, str):
-        svc["command"] = command.split()
+        svc["command"] = _split_command(command)
     entrypoint = svc.get("entrypoint")
     if isinstance(entrypoint, str):
-        svc["entrypoint"] = entrypoint.split()
+        svc["entrypoint"] = _split_command(entrypoint)
+    # configs: short syntax (a name) -> long syntax; the target defaults to /<source>, as Compose does it.
+    configs = []
+    for item in svc.get("configs") or []:
+        item = dict(item) if isinstance(item, dict) else {"source": str(item)}
+        if item.get("source") and not item.get("target"):
+            item["target"] = "/" + str(item["source"])
+        configs.append(item)
+    svc["configs"] = configs
     return svc
 
 
+def normalize_configs(configs, project_dir):
+    """Top-level `configs:` as `docker compose config` gives them: `file` made absolute."""
+    out = {}
+    for name, config in (configs or {}).items():
+        config = dict(config) if isinstance(config, dict) else {}
+        if config.get("file"):
+            src = os.path.expanduser(str(config["file"]))
+            config["file"] = os.path.normpath(src if os.path.isabs(src) else os.path.join(project_dir, src))
+        out[name] = config
+    return out
+
+
+# Compose replaces these sequences in an override instead of appending (compose-spec merge rules).
+_REPLACED_ON_MERGE = ("command", "entrypoint", "test")
+
+
 def _merge(base, override):
-    """Compose-like merge for the raw fallback: mappings merge, sequences of ports/volumes append."""
+    """Compose-like merge for the raw fallback: mappings merge, sequences of ports/volumes append, a command,
+    entrypoint or healthcheck test is replaced."""
     if isinstance(base, dict) and isinstance(override, dict):
         out = dict(base)
         for key, value in override.items():
-            out[key] = _merge(base.get(key), value) if key in base else value
+            out[key] = value if key in _REPLACED_ON_MERGE or key not in base else _merge(base.get(key), value)
         return out
     if isinstance(base, list) and isinstance(override, list):
         return base + [v for v in override if v not in base]
@@ -233,6 +267,15 @@ class ComposeProject(object):
                     if k == key:
                         value = v if sep else None
         return None if value is None else str(value)
+
+    def config_origin(self, name):
+        """The compose file that declares a top-level config (last one wins)."""
+        origin = self.files[0] if self.files else self.project_dir
+        for path, doc in self.raw:
+            configs = (doc or {}).get("configs") or {}
+            if isinstance(configs, dict) and name in configs:
+                origin = path
+        return origin
 
     def service_origin(self, name):
         """(file, line) where a service is declared last (override wins)."""
@@ -287,6 +330,7 @@ def load_project(project_dir, compose_files=None, env_files=None, run_command=No
     for name, svc in (model.get("services") or {}).items():
         services[name] = normalize_service(svc, project_dir, origins.get(name))
     model["services"] = services
+    model["configs"] = normalize_configs(model.get("configs"), project_dir)
     return ComposeProject(project_dir, files, env_paths, model, raw, resolved_by)
 
 
@@ -359,3 +403,101 @@ def command_flag(svc, names):
                 if arg.startswith(prefix + "="):
                     return arg[len(prefix) + 1:]
     return None
+
+
+# --------------------------------------------------------------------------- what a container sees
+
+
+def _mounts(project, svc):
+    """Bind mounts and compose configs of a service, shallowest target first.
+
+    Each is a dict: target (container path), host (host path or None), content (inline text or None), label
+    (the host path, or `<compose file>#configs.<name>` for an inline config), config (the config's name or None).
+    """
+    mounts = []
+    for vol in svc.get("volumes") or []:
+        if vol.get("type") == "bind" and vol.get("target") and vol.get("source"):
+            mounts.append({"target": vol["target"].rstrip("/") or "/", "host": vol["source"], "content": None,
+                           "label": vol["source"], "config": None})
+    declared = (project.model.get("configs") or {}) if project is not None else {}
+    for item in svc.get("configs") or []:
+        name = item.get("source")
+        config = declared.get(name) or {}
+        target = item.get("target") or "/%s" % name
+        if config.get("file"):
+            mounts.append({"target": target, "host": config["file"], "content": None, "label": config["file"],
+                           "config": name})
+        elif config.get("content") is not None:
+            label = "%s#configs.%s" % (project.config_origin(name), name)
+            mounts.append({"target": target, "host": None, "content": str(config["content"]), "label": label,
+                           "config": name})
+    return sorted(mounts, key=lambda m: len(m["target"]))
+
+
+def _under(path, directory):
+    return path == directory or path.startswith(directory.rstrip("/") + "/")
+
+
+def _file_entry(container_path, mount, host=None):
+    return {"container_path": container_path, "path": host or mount["label"], "host_path": host or mount["host"],
+            "content": mount["content"], "config": mount["config"]}
+
+
+def mounted_file(project, svc, container_path):
+    """The file a container sees at container_path, through bind mounts and compose configs (deepest wins).
+
+    Returns None when nothing mounts it, else a dict: container_path, path (host path or, for an inline config,
+    `<compose file>#configs.<name>` for messages), host_path (None for inline content), content, config.
+    """
+    best = None
+    for mount in _mounts(project, svc):
+        if _under(container_path, mount["target"]):
+            best = mount  # sorted shallow -> deep
+    if best is None:
+        return None
+    if best["content"] is not None:
+        return _file_entry(container_path, best) if container_path == best["target"] else None
+    rest = container_path[len(best["target"]):].lstrip("/")
+    return _file_entry(container_path, best, os.path.join(best["host"], rest) if rest else best["host"])
+
+
+def mounted_files(project, svc, container_dir, suffixes):
+    """Every file (ending in one of suffixes) a container sees under container_dir.
+
+    Combines the mount that holds the directory, deeper mounts inside it (a single file mounted as
+    .../dashboards/main.yaml) and compose configs; a deeper mount hides what a shallower one has there. Returns
+    (files, missing, mounted): files as mounted_file() gives them, sorted by container path; missing, the mounts
+    whose host path does not exist ({"container_path", "path"}); mounted, whether any mount covers the directory.
+    """
+    container_dir = container_dir.rstrip("/") or "/"
+    seen, missing, mounted = {}, [], False
+    for mount in _mounts(project, svc):
+        target = mount["target"]
+        if not (_under(container_dir, target) or _under(target, container_dir)):
+            continue
+        mounted = True
+        for path in list(seen):
+            if _under(path, target):
+                del seen[path]  # the deeper mount hides it
+        if mount["content"] is not None:
+            if _under(target, container_dir) and target.endswith(suffixes):
+                seen[target] = _file_entry(target, mount)
+            continue
+        host = mount["host"]
+        if not os.path.exists(host):
+            missing.append({"container_path": target, "path": host})
+        elif os.path.isfile(host):
+            if _under(target, container_dir) and target.endswith(suffixes):
+                seen[target] = _file_entry(target, mount, host)
+        else:
+            start = host
+            if _under(container_dir, target) and container_dir != target:
+                start = os.path.join(host, container_dir[len(target):].lstrip("/"))
+            for root, dirs, files in os.walk(start):
+                dirs.sort()
+                for name in sorted(files):
+                    if name.endswith(suffixes):
+                        full = os.path.join(root, name)
+                        cpath = target.rstrip("/") + "/" + os.path.relpath(full, host).replace(os.sep, "/")
+                        seen[cpath] = _file_entry(cpath, mount, full)
+    return [seen[k] for k in sorted(seen)], missing, mounted

@@ -17,6 +17,7 @@ import os
 import re
 
 from ansible_collections.lgtm.stack.plugins.module_utils.logql import LogQLRewriter
+from ansible_collections.lgtm.stack.plugins.module_utils import spm
 from ansible_collections.lgtm.stack.plugins.module_utils.yamlutil import InputError
 
 NEW_TYPES = {"mimir": "prometheus", "loki": "loki", "tempo": "tempo"}
@@ -74,8 +75,11 @@ def jaeger_to_traceql(target):
 
 
 class Rewriter(object):
-    def __init__(self, datasource_map, log_label_model=None, service_identities=None, service_namespace=None):
+    def __init__(self, datasource_map, log_label_model=None, service_identities=None, service_namespace=None,
+                 span_metrics=True):
         datasource_map = datasource_map or {}
+        # PromQL on Jaeger SPM span metrics is rewritten onto Tempo's (module_utils/spm.py).
+        self.span_metrics = span_metrics
         self.by_ref = dict(datasource_map.get("by_uid_or_name") or {})
         self.inputs = dict(datasource_map.get("inputs") or {})
         self.default = datasource_map.get("default") or "mimir"
@@ -114,7 +118,7 @@ class Rewriter(object):
         if isinstance(doc.get("dashboard"), dict):
             doc = doc["dashboard"]  # an API export: Grafana's file provider wants the dashboard itself
         report = {"datasources_rewritten": 0, "traces_converted": [], "traces_unconverted": [], "unresolved": [],
-                  "log_queries": [], "log_unconverted": []}
+                  "log_queries": [], "log_unconverted": [], "metric_queries": [], "metric_unconverted": []}
         self._walk_panels(doc.get("panels") or [], report)
         for row in doc.get("rows") or []:
             if isinstance(row, dict):
@@ -128,6 +132,8 @@ class Rewriter(object):
                         self._rewrite_variable(item, where, report)
                     elif uid == "loki" and self.logql and isinstance(item.get("expr"), str):
                         self._rewrite_logql(item, "expr", where, report)
+                    elif uid == "mimir" and self.span_metrics:
+                        self._rewrite_spm_item(item, where, report)
         if doc.get("__inputs") and not any(u.startswith("input ") for u in report["unresolved"]):
             del doc["__inputs"]
             report["datasources_rewritten"] += 1
@@ -160,6 +166,15 @@ class Rewriter(object):
                     continue
                 uid = self._rewrite_ref(target, report, "panel '%s' target %s" % (title, target.get("refId"))) \
                     if "datasource" in target else panel_uid
+                if self.span_metrics and isinstance(target.get("expr"), str) and (
+                        uid == "mimir" or uid is None and "datasource" not in panel and self.default == "mimir"):
+                    where = "%s/%s" % (title, target.get("refId") or "A")
+                    note = self._rewrite_promql(target, "expr", where, report)
+                    if note:
+                        note = "lgtm.stack: span-metrics query %s %s" % (target.get("refId") or "A", note)
+                        description = panel.get("description") or ""
+                        if note not in description:
+                            panel["description"] = (description + "\n\n" + note).strip()
                 if uid == "tempo" and target.get("queryType") not in TEMPO_QUERY_TYPES:
                     self._convert_jaeger(panel, target, title, report)
                 if uid == "loki" and self.logql and isinstance(target.get("expr"), str):
@@ -185,6 +200,32 @@ class Rewriter(object):
                                           "problems": problems})
         node[key] = after
         return True
+
+    def _rewrite_promql(self, node, key, where, report):
+        """Rewrite node[key] when it queries Jaeger SPM metrics; the panel note to add (None: nothing to say)."""
+        before = node[key]
+        if not spm.uses_spm(before):
+            return None
+        after, changes, problems = spm.rewrite_spm_query(before)
+        if after is None:
+            report["metric_unconverted"].append({"where": where, "query": before, "reasons": problems,
+                                                 "changes": changes})
+            return "was not rewritten to Tempo's span metrics (%s)." % "; ".join(problems)
+        report["metric_queries"].append({"where": where, "before": before, "after": after, "changes": changes,
+                                         "problems": problems})
+        node[key] = after
+        if problems:
+            return "was rewritten to Tempo's span metrics; check it: %s." % "; ".join(problems)
+        return None
+
+    def _rewrite_spm_item(self, item, where, report):
+        """A templating variable or annotation on the metrics datasource."""
+        for key in ("expr", "query", "definition"):
+            value = item.get(key)
+            if isinstance(value, str):
+                self._rewrite_promql(item, key, "%s %s" % (where, key), report)
+            elif isinstance(value, dict) and isinstance(value.get("query"), str):
+                self._rewrite_promql(value, "query", "%s %s" % (where, key), report)
 
     def _rewrite_variable(self, item, where, report):
         """A Loki query variable: `label_values(...)` as a string, or Grafana's structured form."""
@@ -297,9 +338,9 @@ def plan_files(providers, dest):
 
 
 def rewrite_all(providers, dest, datasource_map, log_label_model=None, service_identities=None,
-                service_namespace=None):
+                service_namespace=None, span_metrics=True):
     """Read and rewrite every legacy dashboard. Nothing is written; raises InputError on the first bad file."""
-    rewriter = Rewriter(datasource_map, log_label_model, service_identities, service_namespace)
+    rewriter = Rewriter(datasource_map, log_label_model, service_identities, service_namespace, span_metrics)
     out = []
     uids = {}
     for source, target in plan_files(providers, dest):

@@ -130,6 +130,19 @@ PLAN = {
                   'that read host files, which Alloy does not collect).',
                   'Dashboard queries on it are rewritten where a faithful query exists and reported otherwise; '
                   'collect those logs with your own Alloy config if you need them.'),
+    'P033': Entry('medium',
+                  "A dashboard queries Jaeger's span metrics (SPM: traces_span_metrics_*, calls_total, "
+                  "latency_bucket), whose names, labels and units differ from Tempo's.",
+                  'Rewritten to `traces_spanmetrics_*` (label `service`, seconds, values kept in ms) where exact; '
+                  'other panels are flagged in their description and listed by the dashboards step.'),
+    'P034': Entry('medium',
+                  'A legacy Grafana setting holds a secret written in clear in the compose file (SMTP password, '
+                  'OAuth client secret); it is not copied.',
+                  "Keep it in the project's .env and set `lgtm_grafana_settings_env: {KEY: '${VAR}'}`."),
+    'P035': Entry('info',
+                  'A legacy Grafana setting is not carried on purpose (the role owns it: admin account, paths, '
+                  'ports, TLS) - the reason is in the message.',
+                  "Set it through the grafana role's variables if you still need it."),
 }
 
 # Go code findings (lgtm.stack.go_telemetry_info). GO005 is low when client_golang metrics exist, else medium.

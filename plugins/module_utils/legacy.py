@@ -6,8 +6,10 @@
 Components are detected by what the container runs: its image, its
 Dockerfile's base image, or a component's config mounted where that software
 reads it. Service names and ports only tell apart databases, caches and apps;
-they never make a service one the migration removes. Each component's mounted configuration is parsed; every
-file problem is an InputError naming the file and line. Secret values are
+they never make a service one the migration removes. Each component's mounted configuration (bind mounts and
+compose `configs:`, inline `content:` included) is parsed; a problem in a file the migration needs is an InputError
+naming the file and line. A Grafana provisioning file that does not parse, or a mount whose host path does not
+exist, is a warning naming file and line instead: the legacy Grafana never loaded it. Secret values are
 masked before anything leaves this module.
 """
 
@@ -23,10 +25,14 @@ from ansible_collections.lgtm.stack.plugins.module_utils.compose_model import (
     container_to_host,
     image_parts,
     load_project,
+    mounted_file,
+    mounted_files,
 )
 from ansible_collections.lgtm.stack.plugins.module_utils.promtail import label_model as promtail_label_model
-from ansible_collections.lgtm.stack.plugins.module_utils.redaction import MASK, redact_argv, redact_mapping
-from ansible_collections.lgtm.stack.plugins.module_utils.yamlutil import InputError, line_of, load_json, load_yaml
+from ansible_collections.lgtm.stack.plugins.module_utils.otelcol_config import collector_config
+from ansible_collections.lgtm.stack.plugins.module_utils.otelcol_config import pipelines as otelcol_pipelines
+from ansible_collections.lgtm.stack.plugins.module_utils.redaction import MASK, is_secret_key, redact_argv, redact_mapping
+from ansible_collections.lgtm.stack.plugins.module_utils.yamlutil import InputError, line_of, load_json, load_yaml, parse_yaml
 
 COMPONENTS = ("jaeger", "prometheus", "otel_collector", "promtail", "grafana_agent", "loki", "grafana", "tempo",
               "mimir", "alloy", "mysqld_exporter", "redis_exporter", "mysql", "redis", "app", "other")
@@ -197,6 +203,9 @@ def _service_summary(project, name, svc, component, evidence):
         "secret_env": sorted(secret_env),
         "depends_on": sorted(svc.get("depends_on") or {}),
         "networks": sorted(svc.get("networks") or {}),
+        # Names the service also answers to on its networks (scrape targets may use them).
+        "network_aliases": sorted(set(a for n in (svc.get("networks") or {}).values() if isinstance(n, dict)
+                                      for a in n.get("aliases") or [])),
         "network_mode": svc.get("network_mode"),
         "logging_driver": (svc.get("logging") or {}).get("driver"),
         "logging_url": ((svc.get("logging") or {}).get("options") or {}).get("loki-url"),
@@ -231,13 +240,45 @@ def _redact_auth(config):
     return config
 
 
+def _mounted_config(project, svc, flags, defaults):
+    """(container_path, mounted_file entry or None) of a component's config file (bind mount or compose config)."""
+    path = command_flag(svc, flags)
+    if path and path.startswith("file:"):
+        path = path[len("file:"):]
+    candidates = [path] if path else list(defaults)
+    for candidate in candidates:
+        entry = mounted_file(project, svc, candidate)
+        if entry:
+            return candidate, entry
+    return candidates[0] if candidates else None, None
+
+
+def _load_mounted_yaml(entry, what):
+    """Parse a mounted file: a host file, or the inline `content:` of a compose config (named by its pseudo path)."""
+    if entry.get("content") is None:
+        return load_yaml(entry["host_path"], what)
+    doc = parse_yaml(entry["content"], entry["path"])
+    if doc is None:
+        return {}
+    if not isinstance(doc, dict):
+        raise InputError(entry["path"], "expected a mapping at the top of the %s, found %s" % (what, type(doc).__name__), 1)
+    return doc
+
+
+def _mounted_exists(entry):
+    return entry is not None and (entry.get("content") is not None or os.path.isfile(entry.get("host_path") or ""))
+
+
 def analyse_prometheus(project, name, svc, warnings):
-    container, host = _config_file(svc, ["config.file"], ["/etc/prometheus/prometheus.yml"])
+    container, entry = _mounted_config(project, svc, ["config.file"], ["/etc/prometheus/prometheus.yml"])
+    host = entry["path"] if entry else None
     result = {"service": name, "config_container_path": container, "file": host, "global": {}, "scrape_configs": [],
-              "rule_files": [], "remote_write": [], "retention": command_flag(svc, ["storage.tsdb.retention.time"])}
-    if not _require_mounted("prometheus", name, container, host, warnings):
-        return result
-    doc = load_yaml(host, "Prometheus config")
+              "rule_files": [], "remote_write": [], "retention": command_flag(svc, ["storage.tsdb.retention.time"]),
+              "inline_config": bool(entry and entry.get("content") is not None)}
+    if entry is None or entry.get("content") is None:
+        if not _require_mounted("prometheus", name, container, entry and entry["host_path"], warnings):
+            return result
+    doc = _load_mounted_yaml(entry, "Prometheus config")
     scrape = doc.get("scrape_configs") or []
     if not isinstance(scrape, list):
         raise InputError(host, "scrape_configs must be a list", line_of(doc, "scrape_configs"))
@@ -250,19 +291,21 @@ def analyse_prometheus(project, name, svc, warnings):
             raise InputError(host, "job_name %r is used twice (first at line %s)" % (job["job_name"], seen[job["job_name"]]),
                              getattr(job, "line", None))
         seen[job["job_name"]] = getattr(job, "line", None)
-        entry = _redact_auth(dict(job))
-        entry["line"] = getattr(job, "line", None)
+        entry_out = _redact_auth(dict(job))
+        entry_out["line"] = getattr(job, "line", None)
         for sd in job.get("file_sd_configs") or []:
-            entry.setdefault("file_sd_files", [])
+            entry_out.setdefault("file_sd_files", [])
             for pattern in sd.get("files") or []:
-                entry["file_sd_files"].append({"container_path": pattern, "host_path": container_to_host(svc, pattern)})
-        jobs.append(entry)
+                sd_file = mounted_file(project, svc, pattern)
+                entry_out["file_sd_files"].append({"container_path": pattern,
+                                                   "host_path": sd_file["path"] if sd_file else None})
+        jobs.append(entry_out)
     rule_files = []
     for pattern in doc.get("rule_files") or []:
-        host_rule = container_to_host(svc, pattern)
-        info = {"container_path": pattern, "host_path": host_rule, "groups": 0, "rules": 0}
-        if host_rule and os.path.isfile(host_rule):
-            rules_doc = load_yaml(host_rule, "Prometheus rule file")
+        rule = mounted_file(project, svc, pattern)
+        info = {"container_path": pattern, "host_path": rule["path"] if rule else None, "groups": 0, "rules": 0}
+        if _mounted_exists(rule):
+            rules_doc = _load_mounted_yaml(rule, "Prometheus rule file")
             groups = rules_doc.get("groups") or []
             info["groups"] = len(groups)
             info["rules"] = sum(len(g.get("rules") or []) for g in groups if isinstance(g, dict))
@@ -274,33 +317,29 @@ def analyse_prometheus(project, name, svc, warnings):
 
 
 def analyse_otel_collector(project, name, svc, warnings):
-    container, host = _config_file(svc, ["config"], ["/etc/otelcol-contrib/config.yaml", "/etc/otelcol/config.yaml",
-                                                     "/etc/otel-collector-config.yaml"])
-    result = {"service": name, "config_container_path": container, "file": host, "receivers": {}, "processors": {},
-              "exporters": {}, "connectors": {}, "extensions": {}, "pipelines": {}}
-    if not _require_mounted("otel_collector", name, container, host, warnings):
-        return result
-    doc = load_yaml(host, "OpenTelemetry Collector config")
+    """Every config source of the collector merged as the collector merges them (otelcol_config)."""
+    resolved = collector_config(svc, name, project.project_dir, project.resolved_by != "raw")
+    files = [s for s in resolved["sources"] if s["kind"] in ("file", "default")]
+    first = files[0] if files else resolved["sources"][0]
+    result = {"service": name, "config_container_path": first["container_path"], "file": first["host_path"],
+              "receivers": {}, "processors": {}, "exporters": {}, "connectors": {}, "extensions": {},
+              "pipelines": {}, "sources": resolved["sources"], "problems": resolved["problems"]}
+    warnings.extend(p["message"] for p in resolved["problems"])
+    doc, origins = resolved["config"], resolved["origins"]
     for section in ("receivers", "processors", "exporters", "connectors", "extensions"):
         value = doc.get(section) or {}
         if not isinstance(value, dict):
-            raise InputError(host, "%s must be a mapping" % section, line_of(doc, section))
+            raise InputError(first["host_path"] or name, "%s must be a mapping" % section)
         result[section] = dict((k, _redact_auth(v or {})) for k, v in value.items())
-    pipelines = ((doc.get("service") or {}).get("pipelines")) or {}
-    declared = {"receivers": result["receivers"], "processors": result["processors"],
-                "exporters": result["exporters"]}
-    for pname, pipe in pipelines.items():
-        pipe = pipe or {}
+    for pname, pipe in otelcol_pipelines(doc).items():
         for role in ("receivers", "processors", "exporters"):
-            for comp in pipe.get(role) or []:
-                if comp not in declared[role] and comp not in result["connectors"]:
-                    raise InputError(host, "pipeline %s uses %s %r, which is not declared" % (pname, role[:-1], comp),
-                                     line_of(pipelines, pname))
-        result["pipelines"][pname] = {"receivers": list(pipe.get("receivers") or []),
-                                      "processors": list(pipe.get("processors") or []),
-                                      "exporters": list(pipe.get("exporters") or [])}
+            for comp in pipe[role]:
+                if comp not in result[role] and comp not in result["connectors"]:
+                    origin = origins["pipelines"].get(pname) or {}
+                    raise InputError(origin.get("where") or name, "pipeline %s uses %s %r, which is not declared"
+                                     % (pname, role[:-1], comp), origin.get("line"))
+        result["pipelines"][pname] = pipe
     return result
-
 
 def analyse_loki(project, name, svc, warnings):
     container, host = _config_file(svc, ["config.file"], ["/etc/loki/local-config.yaml", "/etc/loki/config.yaml"])
@@ -376,48 +415,187 @@ def _datasource_refs(node, out):
             _datasource_refs(item, out)
 
 
+# Settings the grafana role sets itself: never carried, refused in lgtm_grafana_settings_env.
+GRAFANA_ROLE_SETTINGS = ("GF_SECURITY_ADMIN_USER", "GF_SECURITY_ADMIN_PASSWORD", "GF_SECURITY_ADMIN_PASSWORD__FILE",
+                         "GF_AUTH_ANONYMOUS_ENABLED", "GF_USERS_ALLOW_SIGN_UP", "GF_USERS_ALLOW_ORG_CREATE",
+                         "GF_ANALYTICS_REPORTING_ENABLED", "GF_ANALYTICS_CHECK_FOR_UPDATES",
+                         "GF_ANALYTICS_CHECK_FOR_PLUGIN_UPDATES", "GF_NEWS_NEWS_FEED_ENABLED", "GF_PATHS_PROVISIONING",
+                         "GF_PATHS_DATA", "GF_INSTALL_PLUGINS", "GF_PLUGINS_PREINSTALL")
+_GRAFANA_CARRIED = re.compile(r"^GF_(SERVER|SMTP|AUTH|USERS|FEATURE_TOGGLES)_")
+_GRAFANA_SECRET = re.compile(r"^GF_(SMTP_PASSWORD|AUTH_.*CLIENT_SECRET|AUTH_.*PASSWORD|.*_SECRET(_KEY)?|.*_TOKEN)$")
+_GRAFANA_NOT_CARRIED = {
+    "GF_SERVER_HTTP_PORT": "the new Grafana listens on 3000, the port its compose fragment publishes",
+    "GF_SERVER_HTTP_ADDR": "the new Grafana listens on all addresses inside its container",
+    "GF_SERVER_PROTOCOL": "TLS files are paths inside the legacy container; terminate TLS in front of Grafana",
+    "GF_SERVER_CERT_FILE": "a path inside the legacy container; the file is not carried",
+    "GF_SERVER_CERT_KEY": "a path inside the legacy container; the file is not carried",
+}
+_PLUGIN_SPLIT = re.compile(r"[\s,]+")
+
+
+def grafana_plugins(value):
+    """GF_INSTALL_PLUGINS / GF_PLUGINS_PREINSTALL -> list of plugin specs (id, id@version or url;id)."""
+    return [p for p in _PLUGIN_SPLIT.split(value or "") if p]
+
+
+def _grafana_setting_fate(key):
+    """(carried, reason) of one legacy Grafana environment setting."""
+    if key.startswith("GF_AUTH_ANONYMOUS_"):
+        return False, "the new Grafana turns anonymous access off on purpose"
+    if key in ("GF_INSTALL_PLUGINS", "GF_PLUGINS_PREINSTALL"):
+        return True, "carried as lgtm_grafana_plugins (GF_PLUGINS_PREINSTALL; plugins download at start, network needed)"
+    if key in GRAFANA_ROLE_SETTINGS:
+        return False, "the grafana role sets it (admin account, sign-up, paths and telemetry are the role's)"
+    if key.endswith("__FILE"):
+        return False, "a file inside the legacy container; the file is not carried (give the value, or mount it)"
+    if key in _GRAFANA_NOT_CARRIED:
+        return False, _GRAFANA_NOT_CARRIED[key]
+    if _GRAFANA_CARRIED.match(key):
+        return True, "carried in lgtm_grafana_settings_env"
+    return False, "not a setting the migration carries; add it to lgtm_grafana_settings_env if the new Grafana needs it"
+
+
+def grafana_settings(project, name, env):
+    """The legacy Grafana's GF_* settings, each with its fate; secret values masked, referenced as ${VAR}.
+
+    Returns (settings, carried_env, plugins): settings is a list of {key, value (masked), secret, carried, reason,
+    value_ref, needs_value}; carried_env maps GF_* -> value for lgtm_grafana_settings_env (a secret only as the
+    `${VAR}` the legacy compose file used); plugins is the list for lgtm_grafana_plugins.
+    """
+    settings, carried_env, plugins = [], {}, []
+    for key in sorted(env):
+        if not key.startswith("GF_"):
+            continue
+        value = env[key]
+        secret = bool(_GRAFANA_SECRET.match(key)) or is_secret_key(key) and not key.endswith("__FILE")
+        carried, reason = _grafana_setting_fate(key)
+        entry = {"key": key, "value": MASK if secret and value else value, "secret": secret, "carried": carried,
+                 "reason": reason, "value_ref": None, "needs_value": False}
+        if key in ("GF_INSTALL_PLUGINS", "GF_PLUGINS_PREINSTALL"):
+            plugins.extend(p for p in grafana_plugins(value) if p not in plugins)
+        elif carried and secret:
+            raw = project.raw_environment(name, key) if project is not None else None
+            match = _WHOLE_REF.match(raw or "")
+            if match:
+                entry["value_ref"] = "${%s}" % match.group(1)
+                carried_env[key] = entry["value_ref"]
+                entry["reason"] = ("carried as ${%s} (defined in the legacy project's .env or environment); never "
+                                   "copied in clear" % match.group(1))
+            else:
+                entry["carried"], entry["needs_value"] = False, True
+                entry["reason"] = ("a secret written in clear in the compose file: it is not copied; set it in "
+                                   "lgtm_grafana_settings_env as a ${VAR} reference")
+        elif carried and value is not None:
+            carried_env[key] = value
+        settings.append(entry)
+    return settings, carried_env, plugins
+
+
+def _never_loaded(name, path, line, problem, what):
+    where = "%s:%d" % (path, line) if line else str(path)
+    return ("%s (grafana): %s: %s; the legacy Grafana never loaded it, so %s not carried over"
+            % (name, where, problem, what))
+
+
+def _grafana_yaml(entry, what, name, warnings, lost):
+    """A provisioning file as a mapping, or None (and a warning naming file and line) when it is broken."""
+    try:
+        return _load_mounted_yaml(entry, what)
+    except InputError as exc:
+        message = str(exc)
+        prefix = "%s:%d: " % (exc.path, exc.line) if exc.line else "%s: " % exc.path
+        warnings.append(_never_loaded(name, exc.path, exc.line, message[len(prefix):] if message.startswith(prefix)
+                                      else message, lost))
+        return None
+
+
 def analyse_grafana(project, name, svc, warnings):
     env = svc.get("environment") or {}
-    prov_container = env.get("GF_PATHS_PROVISIONING") or "/etc/grafana/provisioning"
+    prov_container = (env.get("GF_PATHS_PROVISIONING") or "/etc/grafana/provisioning").rstrip("/")
     prov_host = container_to_host(svc, prov_container)
+    data_container = (env.get("GF_PATHS_DATA") or "/var/lib/grafana").rstrip("/")
+    data_dir = None
+    for vol in svc.get("volumes") or []:
+        if (vol.get("target") or "").rstrip("/") == data_container:
+            data_dir = {"type": vol.get("type"), "source": vol.get("source"), "container_path": data_container}
+    settings, settings_env, plugins = grafana_settings(project, name, env)
     result = {"service": name, "provisioning_dir": prov_host, "datasources": [], "dashboard_providers": [],
               "dashboards": [], "anonymous_enabled": str(env.get("GF_AUTH_ANONYMOUS_ENABLED", "false")).lower() == "true",
-              "admin_password_in_env": "GF_SECURITY_ADMIN_PASSWORD" in env}
-    if not prov_host:
+              "admin_password_in_env": "GF_SECURITY_ADMIN_PASSWORD" in env, "provisioning_files": [],
+              "data_dir": data_dir, "settings": settings, "settings_env": settings_env, "plugins": plugins}
+    ds_files, ds_missing, ds_mounted = mounted_files(project, svc, prov_container + "/datasources", (".yaml", ".yml"))
+    dash_files, dash_missing, dash_mounted = mounted_files(project, svc, prov_container + "/dashboards",
+                                                           (".yaml", ".yml"))
+    for missing in _unique(ds_missing + dash_missing):
+        warnings.append(_never_loaded(name, missing["path"], None, "mounted at %s, but this path does not exist"
+                                      % missing["container_path"], "nothing from it is"))
+    if not ds_mounted and not dash_mounted:
         warnings.append("%s (grafana): %s is not bind-mounted; datasources and dashboards cannot be carried over"
                         % (name, prov_container))
         return result
-    ds_dir = os.path.join(prov_host, "datasources")
-    for path in _yaml_files(ds_dir):
-        doc = load_yaml(path, "Grafana datasource provisioning file")
+    for entry in ds_files:
+        result["provisioning_files"].append({"kind": "datasources", "file": entry["path"],
+                                             "container_path": entry["container_path"]})
+        doc = _grafana_yaml(entry, "Grafana datasource provisioning file", name, warnings, "its datasources are")
+        if doc is None:
+            continue
         for ds in doc.get("datasources") or []:
             if not isinstance(ds, dict) or "name" not in ds:
-                raise InputError(path, "every datasource needs a name", getattr(ds, "line", None))
+                warnings.append(_never_loaded(name, entry["path"], getattr(ds, "line", None),
+                                              "a datasource without a name", "that datasource is"))
+                continue
             json_data = dict(ds.get("jsonData") or {})
             result["datasources"].append({
-                "file": path, "line": getattr(ds, "line", None), "name": ds.get("name"), "uid": ds.get("uid"),
+                "file": entry["path"], "line": getattr(ds, "line", None), "name": ds.get("name"), "uid": ds.get("uid"),
                 "type": ds.get("type"), "url": ds.get("url"), "is_default": bool(ds.get("isDefault")),
                 "json_data": _redact_auth(json_data), "has_secure_json_data": bool(ds.get("secureJsonData")),
             })
-    dash_dir = os.path.join(prov_host, "dashboards")
-    for path in _yaml_files(dash_dir):
-        doc = load_yaml(path, "Grafana dashboard provisioning file")
+    for entry in dash_files:
+        result["provisioning_files"].append({"kind": "dashboards", "file": entry["path"],
+                                             "container_path": entry["container_path"]})
+        doc = _grafana_yaml(entry, "Grafana dashboard provisioning file", name, warnings, "the dashboards it names are")
+        if doc is None:
+            continue
         for provider in doc.get("providers") or []:
+            if not isinstance(provider, dict):
+                continue
             options = provider.get("options") or {}
             container_path = options.get("path")
+            container_path = str(container_path).rstrip("/") or "/" if container_path else None
             host_path = container_to_host(svc, container_path) if container_path else None
+            files, missing, mounted = (mounted_files(project, svc, container_path, (".json",)) if container_path
+                                       else ([], [], False))
             result["dashboard_providers"].append({
-                "file": path, "line": getattr(provider, "line", None), "name": provider.get("name"),
+                "file": entry["path"], "line": getattr(provider, "line", None), "name": provider.get("name"),
                 "folder": provider.get("folder"), "container_path": container_path, "host_path": host_path,
                 "folders_from_files": bool(options.get("foldersFromFilesStructure")),
             })
-            if container_path and not host_path:
+            if container_path and not mounted:
                 warnings.append("%s (grafana): dashboards path %s of provider %s is not bind-mounted"
                                 % (name, container_path, provider.get("name")))
-            if host_path and os.path.isdir(host_path):
-                for dash_path in _files(host_path, (".json",)):
-                    result["dashboards"].append(_dashboard_summary(dash_path, host_path, provider))
+            for missing_mount in missing:
+                if missing_mount not in ds_missing + dash_missing:
+                    warnings.append(_never_loaded(name, missing_mount["path"], None, "mounted at %s, but this path "
+                                                  "does not exist" % missing_mount["container_path"],
+                                                  "no dashboard from it is"))
+            for dash in files:
+                if dash.get("host_path"):
+                    root = host_path if host_path and _is_under(dash["host_path"], host_path) else \
+                        os.path.dirname(dash["host_path"])
+                    result["dashboards"].append(_dashboard_summary(dash["host_path"], root, provider))
     return result
+
+
+def _is_under(path, directory):
+    return path == directory or path.startswith(directory.rstrip(os.sep) + os.sep)
+
+
+def _unique(items):
+    out = []
+    for item in items:
+        if item not in out:
+            out.append(item)
+    return out
 
 
 def _dashboard_summary(path, root, provider):

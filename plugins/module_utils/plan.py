@@ -17,6 +17,7 @@ import re
 
 from ansible_collections.lgtm.stack.plugins.module_utils import findings
 from ansible_collections.lgtm.stack.plugins.module_utils import promtail as promtail_config
+from ansible_collections.lgtm.stack.plugins.module_utils import spm
 
 LEGACY_COMPONENTS = ("jaeger", "prometheus", "otel_collector", "promtail", "grafana_agent")
 STACK_COMPONENTS = ("loki", "grafana", "tempo", "mimir", "alloy")
@@ -388,7 +389,28 @@ class Planner(object):
                     target_map["%s:%d" % (entry["service"], port)] = "%s:%d" % (self.names[component], port)
         jobs = []
         self_targets = ("localhost:9090", "127.0.0.1:9090")
+        # Every name a removed (non-exporter) service answers to: service, container_name, network aliases.
+        removed_names = {}
+        for removal in removed:
+            if removal["component"] in EXPORTER_COMPONENTS:
+                continue
+            svc = self.services.get(removal["service"]) or {}
+            for name in [removal["service"], svc.get("container_name")] + list(svc.get("network_aliases") or []):
+                if name:
+                    removed_names[name] = removal["component"]
         for job in prometheus.get("scrape_configs") or []:
+            fate = spm.scrape_job_fate(job, removed_names, {"tempo": {}})
+            if fate:
+                jobs.append({"job_name": job["job_name"], "action": "drop", "line": job.get("line"),
+                             "reason": fate["reason"]})
+                self.finding("P002", "Scrape job '%s' scraped %s, which the migration removes; its series "
+                             "(job=\"%s\") stop." % (job["job_name"], ", ".join(sorted(set(
+                                 t.rsplit(":", 1)[0] for s in job.get("static_configs") or []
+                                 for t in s.get("targets") or []))), job["job_name"]),
+                             prometheus.get("file"), job.get("line"), None,
+                             fate.get("replacement") or "Alloy, Tempo, Loki and Mimir report their own health on "
+                                                        "the stack dashboard.")
+                continue
             statics = [str(t) for s in job.get("static_configs") or [] for t in s.get("targets") or []]
             hosts = set(t.split(":")[0] for t in statics)
             dropped_by = [removed_by_name[h] for h in hosts if h in removed_by_name
@@ -443,6 +465,19 @@ class Planner(object):
                              "Move it to a password_file / credentials_file next to prometheus.yml (mounted into Alloy "
                              "read-only), or give it in lgtm_alloy_scrape_secrets from Ansible Vault.")
         self.scrape_files = files
+
+    def grafana_inventory(self, datasource_map):
+        """Every legacy datasource and dashboard with its fate (the report lists them)."""
+        grafana = self.legacy.get("grafana") or {}
+        known = datasource_map["by_uid_or_name"]
+        root = self.legacy.get("project_dir") or ""
+        rel = lambda path: path[len(root):].lstrip("/") if root and (path or "").startswith(root) else path  # noqa: E731
+        datasources = [{"name": d["name"], "type": d.get("type"), "file": rel(d.get("file")),
+                        "fate": "replaced" if known.get(d["name"]) else "dropped",
+                        "new": known.get(d["name"])} for d in grafana.get("datasources") or []]
+        dashboards = [{"title": d.get("title"), "file": rel(d.get("file")), "fate": "carried",
+                       "folder": d.get("folder")} for d in grafana.get("dashboards") or []]
+        return {"datasources": datasources, "dashboards": dashboards}
 
     def log_identities(self):
         """compose service (and container_name) -> the service_name its container logs carry."""
@@ -514,6 +549,14 @@ class Planner(object):
                     self.finding("P024", "Dashboard '%s' refers to datasource %s %r, which no provisioned "
                                  "datasource has." % (dash.get("title"), ref["kind"], ref["value"]), dash["file"], None,
                                  None, "Point the panel at mimir, loki or tempo by hand.")
+            spm_panels = sorted(set(q.get("panel_title") or str(q.get("panel_id")) for q in dash.get("queries") or []
+                                    if q.get("expr") and spm.uses_spm(q["expr"])))
+            if spm_panels:
+                self.finding("P033", "Dashboard '%s' queries Jaeger's span metrics (SPM) in %d panel(s): %s. Tempo's "
+                             "span metrics have other names, labels and units (seconds)."
+                             % (dash.get("title"), len(spm_panels), ", ".join(spm_panels)), dash["file"], None, None,
+                             "Rewritten to traces_spanmetrics_* (label service, ms kept by a factor of 1000) where "
+                             "exact; the dashboards step lists each query and flags the rest on the panel.")
             for query in dash.get("queries") or []:
                 expr = query.get("expr") or ""
                 for job in dropped_jobs:
@@ -626,6 +669,17 @@ class Planner(object):
                                  "Keep %s defined wherever you run docker compose (a fresh clone needs it too)."
                                  % ref["variable"])
         grafana = self.legacy.get("grafana")
+        for setting in (grafana or {}).get("settings") or []:
+            svc = self.services.get(grafana["service"]) or {}
+            if setting.get("needs_value"):
+                self.finding("P034", "Grafana setting %s is a secret written in clear in the compose file; it is not "
+                             "copied to the new Grafana." % setting["key"], svc.get("file"), svc.get("line"),
+                             grafana["service"], "Keep it in the project's .env as a variable and set "
+                             "lgtm_grafana_settings_env: {%s: '${VAR}'}." % setting["key"])
+            elif not setting.get("carried") and not setting["key"].startswith("GF_AUTH_ANONYMOUS_"):
+                self.finding("P035", "Grafana setting %s is not carried: %s." % (setting["key"], setting["reason"]),
+                             svc.get("file"), svc.get("line"), grafana["service"],
+                             "Set it through the grafana role's variables if you still need it.")
         if grafana and grafana.get("anonymous_enabled"):
             svc = self.services.get(grafana["service"]) or {}
             self.finding("P011", "Grafana allows anonymous access.", svc.get("file"), svc.get("line"),
@@ -674,6 +728,10 @@ class Planner(object):
                 {"name": d["name"], "orgId": d.get("org_id") or 1}
                 for d in (self.legacy.get("grafana") or {}).get("datasources") or []] if adopted else [],
             "service_identities": self.identities,
+            # Legacy Grafana server settings carried to the new Grafana (secrets only as ${VAR} references).
+            "grafana_inventory": self.grafana_inventory(datasource_map),
+            "grafana_settings_env": dict((self.legacy.get("grafana") or {}).get("settings_env") or {}),
+            "grafana_plugins": list((self.legacy.get("grafana") or {}).get("plugins") or []),
             # Promtail's labels and their fate; the dashboards step rewrites LogQL with the same model.
             "log_label_model": promtail_model(self.legacy),
             "log_identities": self.log_identities(),

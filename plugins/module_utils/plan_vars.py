@@ -35,7 +35,7 @@ def upgrade_plan(plan):
     if version == 1:
         project = plan.get("project_name") or "project"
         plan = dict(plan, format=PLAN_FORMAT, service_identities={}, grafana_adopted_volume=None, scrape_global={},
-                    scrape_files=[],
+                    scrape_files=[], grafana_settings_env={}, grafana_plugins=[],
                     grafana_delete_datasources=[],
                     stack_volumes=dict((c, {"volume": key, "name": "%s_%s" % (project, key), "state": "reused"})
                                        for c, key in FORMAT_1_VOLUMES.items()))
@@ -75,6 +75,8 @@ def plan_to_vars(plan):
         "lgtm_alloy_scrape_interval": (plan.get("scrape_global") or {}).get("scrape_interval"),
         "lgtm_alloy_external_labels": dict((plan.get("scrape_global") or {}).get("external_labels") or {}) or None,
         "lgtm_alloy_scrape_files": list(plan.get("scrape_files") or []) or None,
+        "lgtm_grafana_settings_env": dict(plan.get("grafana_settings_env") or {}) or None,
+        "lgtm_grafana_plugins": list(plan.get("grafana_plugins") or []) or None,
         # One identity per app on every signal: its container logs get the service.name its OTLP signals carry.
         "lgtm_alloy_service_identities": dict(plan.get("service_identities") or {}),
     }

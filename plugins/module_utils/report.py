@@ -45,6 +45,8 @@ TEXT = {
         "carried": "carried into Alloy", "dropped": "dropped",
         "datasources": "Grafana datasources",
         "ds_map": "Old uid or name -> new uid (dashboards are rewritten accordingly):",
+        "inventory_ds": "Legacy datasources:", "inventory_dash": "Legacy dashboards (carried into observability/grafana/dashboards/project, queries rewritten):",
+        "fates": {"replaced": "replaced by", "dropped": "dropped (no counterpart)", "carried": "carried"},
         "findings": "Findings",
         "no_findings": "No findings.",
         "where": "where", "what": "what", "todo": "what to do", "severity": "severity", "code": "code",
@@ -91,6 +93,8 @@ TEXT = {
         "carried": "levado para o Alloy", "dropped": "descartado",
         "datasources": "Datasources do Grafana",
         "ds_map": "uid ou nome antigo -> novo uid (os dashboards são reescritos de acordo):",
+        "inventory_ds": "Datasources antigos:", "inventory_dash": "Dashboards antigos (levados para observability/grafana/dashboards/project, consultas reescritas):",
+        "fates": {"replaced": "substituído por", "dropped": "descartado (sem equivalente)", "carried": "levado"},
         "findings": "Achados",
         "no_findings": "Nenhum achado.",
         "where": "onde", "what": "o quê", "todo": "o que fazer", "severity": "severidade", "code": "código",
@@ -191,6 +195,16 @@ def render_report(plan, language="en"):
     out += ["", "## " + t["datasources"], "", t["ds_map"], ""]
     out += ["- `%s` -> `%s`" % (k, v) for k, v in sorted(plan["datasource_map"]["by_uid_or_name"].items())]
     out += ["- `${%s}` -> `%s`" % (k, v) for k, v in sorted(plan["datasource_map"]["inputs"].items())]
+    inventory = plan.get("grafana_inventory") or {}
+    if inventory.get("datasources"):
+        out += ["", t["inventory_ds"], ""]
+        out += ["- `%s` (%s, `%s`): %s%s" % (d["name"], d["type"], d["file"], t["fates"][d["fate"]],
+                                              " `%s`" % d["new"] if d.get("new") else "")
+                for d in inventory["datasources"]]
+    if inventory.get("dashboards"):
+        out += ["", t["inventory_dash"], ""]
+        out += ["- %s (`%s`): %s" % (_cell(d["title"]), d["file"], t["fates"][d["fate"]])
+                for d in inventory["dashboards"]]
     out += ["", "## " + t["findings"], ""]
     if not plan["findings"]:
         out.append(t["no_findings"])

@@ -31,6 +31,14 @@ description:
     C(without) groupings follow. A query that cannot keep its meaning (it selects logs the new pipeline does not
     collect, or names no known service) is left as it was, noted in its panel's description and listed in
     RV(dashboards[].log_unconverted).
+  - With O(span_metrics) (the default), a Prometheus query on Jaeger SPM span metrics (Jaeger v2
+    C(traces_span_metrics_calls_total), C(traces_span_metrics_duration_milliseconds_*); Jaeger v1 C(calls_total),
+    C(latency_*)) is rewritten onto Tempo's C(traces_spanmetrics_calls_total) / C(traces_spanmetrics_latency_*). Then
+    C(service_name) becomes C(service), C(operation) becomes C(span_name), matchers on the old scrape job's
+    C(job)/C(instance) are removed, C(le) bounds go from milliseconds to seconds, and a value in seconds
+    (C(histogram_quantile) over the buckets, a rate of C(_sum)) is multiplied by 1000 so the panel's ms unit and
+    thresholds stay right. A query that is not faithful is noted in its panel's description and listed with its
+    problems in RV(dashboards[].metric_queries) or RV(dashboards[].metric_unconverted).
   - The legacy files are never modified. With O(backup_dir), the originals of the dashboards written in this run
     are copied there as well.
   - Every dashboard is read and rewritten before anything is written, so a malformed file fails the task with its
@@ -97,6 +105,11 @@ options:
     description:
       - The project's C(service.namespace); a selector left with no matcher gets C(service_namespace="<this>").
     type: str
+  span_metrics:
+    description:
+      - Rewrite Prometheus queries on Jaeger SPM span metrics onto Tempo's span metrics (see above).
+    type: bool
+    default: true
 requirements: []
 attributes:
   check_mode:
@@ -167,6 +180,18 @@ dashboards:
       type: list
       elements: dict
       returned: always
+    metric_queries:
+      description:
+        - PromQL queries on Jaeger SPM span metrics rewritten onto Tempo's - C(where) (panel/refId or templating
+          variable), C(before), C(after), C(changes) and C(problems) (not empty - the panel is flagged).
+      type: list
+      elements: dict
+      returned: always
+    metric_unconverted:
+      description: Span-metrics queries left as they were (C(where), C(query), C(reasons), C(changes)).
+      type: list
+      elements: dict
+      returned: always
   sample:
     - source: /srv/shop/grafana/dashboards/shop/api-overview.json
       dest: /srv/shop/observability/grafana/dashboards/project/shop/api-overview.json
@@ -190,6 +215,19 @@ dashboards:
                reason: 'made by a Promtail labels stage: a label filter after the selector with | json'}
           problems: []
       log_unconverted: []
+      metric_queries:
+        - where: p95 latency/A
+          before: >-
+            histogram_quantile(0.95, sum(rate(
+            traces_span_metrics_duration_milliseconds_bucket{service_name="shop"}[5m]))
+            by (le))
+          after: >-
+            histogram_quantile(0.95, sum(rate(traces_spanmetrics_latency_bucket{service="shop"}[5m])) by (le)) * 1000
+          changes:
+            - traces_span_metrics_duration_milliseconds_bucket -> traces_spanmetrics_latency_bucket
+            - service_name -> service
+          problems: []
+      metric_unconverted: []
 """
 
 import os
@@ -226,6 +264,7 @@ def main():
             log_label_model=dict(type="dict", default={}),
             service_identities=dict(type="dict", default={}),
             service_namespace=dict(type="str"),
+            span_metrics=dict(type="bool", default=True),
         ),
         supports_check_mode=True,
     )
@@ -234,7 +273,8 @@ def main():
         results = rewrite_all(module.params["providers"], dest, module.params["datasource_map"],
                               log_label_model=module.params["log_label_model"],
                               service_identities=module.params["service_identities"],
-                              service_namespace=module.params["service_namespace"])
+                              service_namespace=module.params["service_namespace"],
+                              span_metrics=module.params["span_metrics"])
     except InputError as exc:
         module.fail_json(msg=str(exc), file=str(exc.path), line=exc.line)
     diffs, changed = [], False

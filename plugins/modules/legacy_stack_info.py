@@ -133,7 +133,11 @@ legacy:
       type: dict
       sample: {"jaeger": ["jaeger"], "app": ["api"]}
     prometheus:
-      description: C(service), C(file), C(global), C(scrape_configs) (each with C(line)), C(rule_files), C(remote_write); null without Prometheus.
+      description:
+        - C(service), C(file), C(global), C(scrape_configs) (each with C(line)), C(rule_files), C(remote_write),
+          C(inline_config); null without Prometheus.
+        - The config is found through bind mounts and compose C(configs:); for an inline C(content:) config C(file) is
+          C(<compose file>#configs.<name>) and lines count from the first line of that content.
       type: dict
     otel_collector:
       description: C(service), C(file), C(receivers), C(processors), C(exporters), C(connectors), C(pipelines); null without a collector.
@@ -151,6 +155,14 @@ legacy:
       description:
         - C(service), C(datasources) (file, line, name, uid, type, url, json_data), C(dashboard_providers),
           C(dashboards) (file, uid, title, folder, datasource_refs, panels).
+        - Provisioning is read through every mount of the container (a directory, files mounted inside it, compose
+          C(configs:)); C(provisioning_files) lists the files read, each provider's C(options.path) is resolved the
+          same way. A provisioning file that does not parse, or a mount whose host path does not exist, is a warning
+          naming file and line (the legacy Grafana never loaded it), not an error.
+        - C(settings) - every C(GF_*) setting of the legacy environment (C(key), C(value) with secrets masked,
+          C(secret), C(carried), C(reason), C(value_ref), C(needs_value)); C(settings_env) - what is carried, a secret
+          only as the C(${VAR}) the legacy compose file used; C(plugins) - from C(GF_INSTALL_PLUGINS) or
+          C(GF_PLUGINS_PREINSTALL); C(data_dir) - the mount of Grafana's data directory (type, source), or null.
       type: dict
     exporters:
       description:

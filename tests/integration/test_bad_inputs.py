@@ -51,13 +51,6 @@ CASES = {
                            ["promtail/promtail.yml"]),
     "loki-malformed": (lambda p: (p / "loki/loki.yml").write_text("schema_config:\n  configs: [\n"),
                        ["loki/loki.yml"]),
-    "datasources-malformed": (lambda p: (p / "grafana/provisioning/datasources/datasources.yml").write_text(
-        "datasources:\n  - name: [\n"), ["datasources.yml"]),
-    "datasource-without-name": (lambda p: (p / "grafana/provisioning/datasources/datasources.yml").write_text(
-        "apiVersion: 1\ndatasources:\n  - type: prometheus\n    url: http://prometheus:9090\n"),
-        ["datasources.yml", "needs a name"]),
-    "dashboard-provider-malformed": (lambda p: (p / "grafana/provisioning/dashboards/dashboards.yml").write_text(
-        "providers:\n  - name: shop\n    options: {path: \n"), ["dashboards.yml"]),
     "dashboard-json-malformed": (lambda p: _edit(p / "grafana/dashboards/shop/api-overview.json",
                                                  '"title": "Shop API overview",', '"title": "Shop API overview"'),
                                  ["api-overview.json"]),
@@ -95,6 +88,17 @@ def test_bad_project_input(legacy, unchanged, name):
     assert rc != 0, out[-3000:]
     for text in expected:
         assert text in out, (text, out[-3000:])
+
+
+def test_legacy_grafana_files_the_old_grafana_never_loaded_are_findings_not_refusals(legacy, unchanged):
+    """A provisioning file that does not parse (or a datasource without a name) never reached the old Grafana: the
+    migration needs none of it, so it is reported (P018, file and line) and the preview goes on."""
+    (legacy / "grafana/provisioning/datasources/broken.yml").write_text("datasources:\n  - name: [\n")
+    (legacy / "grafana/provisioning/datasources/nameless.yml").write_text(
+        "apiVersion: 1\ndatasources:\n  - type: prometheus\n    url: http://prometheus:9090\n")
+    (legacy / "grafana/provisioning/dashboards/broken.yml").write_text("providers:\n  - name: shop\n    options: {path: \n")
+    rc, out = unchanged(legacy, lambda: run_migrate(legacy, check=True))
+    assert rc == 0, out[-3000:]
 
 
 def test_check_previews_a_project_whose_secret_file_is_absent(legacy, unchanged):

@@ -167,3 +167,61 @@ def test_delete_datasources_only_when_asked(render_role_template):
     # pkg/services/provisioning/datasources/types.go, deleteDatasourceConfigV1: name, orgId.
     assert doc["deleteDatasources"] == [{"orgId": 1, "name": "Prometheus"}, {"orgId": 2, "name": "Jaeger"}]
     assert doc["apiVersion"] == 1 and [d["uid"] for d in doc["datasources"]] == ["mimir", "tempo", "loki"]
+
+
+def test_carried_settings_and_plugins_in_the_fragment(render_role_template):
+    text, _ = render_role_template(
+        "grafana", "compose.yaml.j2", lgtm_project_dir="/p",
+        lgtm_grafana_settings_env={"GF_SERVER_ROOT_URL": "https://ops.example.com/grafana/",
+                                   "GF_SERVER_SERVE_FROM_SUB_PATH": True, "GF_SMTP_PASSWORD": "${SMTP_PASSWORD}",
+                                   "GF_SMTP_FROM_NAME": "Ops $team: \"on call\""},
+        lgtm_grafana_plugins=["grafana-piechart-panel", "grafana-clock-panel@2.1.3"])
+    env = yaml.safe_load(text)["services"]["grafana"]["environment"]
+    assert env["GF_SERVER_ROOT_URL"] == "https://ops.example.com/grafana/"
+    assert env["GF_SERVER_SERVE_FROM_SUB_PATH"] == "True"
+    # A whole ${VAR} is left for compose to fill in; any other $ is literal.
+    assert env["GF_SMTP_PASSWORD"] == "${SMTP_PASSWORD}"
+    assert env["GF_SMTP_FROM_NAME"] == 'Ops $$team: "on call"'
+    assert env["GF_PLUGINS_PREINSTALL"] == "grafana-piechart-panel,grafana-clock-panel@2.1.3"
+    assert "GF_INSTALL_PLUGINS" not in env
+
+
+def test_carried_settings_never_replace_the_roles_own(render_role_template):
+    text, _ = render_role_template(
+        "grafana", "compose.yaml.j2", lgtm_project_dir="/p",
+        lgtm_grafana_settings_env={"GF_AUTH_ANONYMOUS_ENABLED": "true", "GF_AUTH_ANONYMOUS_ORG_ROLE": "Admin",
+                                   "GF_SECURITY_ADMIN_PASSWORD": "x"})
+    assert "Admin" not in text and text.count("GF_AUTH_ANONYMOUS_ENABLED") == 1
+    env = yaml.safe_load(text)["services"]["grafana"]["environment"]
+    assert env["GF_AUTH_ANONYMOUS_ENABLED"] == "false" and "GF_SECURITY_ADMIN_PASSWORD" not in env
+    default, _ = render_role_template("grafana", "compose.yaml.j2", lgtm_project_dir="/p")
+    assert "GF_PLUGINS_PREINSTALL" not in default
+
+
+def _preflight_settings_assert():
+    tasks = yaml.safe_load((Path(__file__).resolve().parents[3] / "roles" / "grafana" / "tasks" / "preflight.yml").read_text())
+    return [t for t in tasks if "settings carried" in t["name"]][0]["ansible.builtin.assert"]
+
+
+def test_preflight_refuses_the_roles_own_settings():
+    check = _preflight_settings_assert()
+    expr = "{{ (%s) }}" % ") and (".join(check["that"])
+    ok = {"lgtm_grafana_settings_env": {"GF_SMTP_HOST": "smtp:587"}, "lgtm_grafana_plugins": ["grafana-clock-panel"]}
+    assert _evaluate(expr, ok) == "True"
+    for bad in ({"GF_AUTH_ANONYMOUS_ORG_ROLE": "Admin"}, {"GF_SECURITY_ADMIN_PASSWORD": "x"},
+                {"GF_INSTALL_PLUGINS": "a"}, {"gf_server_domain": "x"}, {"GF_USERS_ALLOW_SIGN_UP": "true"}):
+        assert _evaluate(expr, dict(ok, lgtm_grafana_settings_env=bad)) == "False", bad
+    assert _evaluate(expr, dict(ok, lgtm_grafana_plugins=["a,b"])) == "False"
+
+
+def _evaluate(expr, overrides):
+    """The preflight's assertion as Ansible evaluates it, on the role's defaults and vars plus overrides."""
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.template import Templar, trust_as_template
+    loader = DataLoader()
+    variables = {}
+    for source in ("defaults", "vars"):
+        path = Path(__file__).resolve().parents[3] / "roles" / "grafana" / source / "main.yml"
+        variables.update(loader.load_from_file(str(path), trusted_as_template=True) or {})
+    variables.update(overrides)
+    return str(Templar(loader=loader, variables=variables).template(trust_as_template(expr)))

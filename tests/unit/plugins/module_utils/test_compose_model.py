@@ -84,3 +84,60 @@ def test_command_flag(svc, value):
 )
 def test_image_parts(image, parts):
     assert C.image_parts(image) == parts
+
+
+def _project_with_configs(tmp_path, configs):
+    compose = tmp_path / "compose.yaml"
+    compose.write_text("services: {}\n")
+    return C.ComposeProject(str(tmp_path), [str(compose)], [], {"configs": configs}, [(str(compose), {})], "raw")
+
+
+def test_mounted_files_combines_directory_deeper_mounts_and_configs(tmp_path):
+    (tmp_path / "prov" / "dashboards").mkdir(parents=True)
+    (tmp_path / "prov" / "dashboards" / "hidden.yaml").write_text("x: 1\n")  # hidden by the deeper mount below
+    (tmp_path / "prov" / "datasources").mkdir()
+    (tmp_path / "prov" / "datasources" / "ds.yaml").write_text("x: 1\n")
+    (tmp_path / "prov" / "datasources" / "notes.txt").write_text("x\n")
+    (tmp_path / "dash").mkdir()
+    (tmp_path / "dash" / "a.yaml").write_text("x: 1\n")
+    (tmp_path / "main.yaml").write_text("x: 1\n")
+    project = _project_with_configs(tmp_path, {"extra": {"content": "x: 2\n"}, "onfile": {"file": str(tmp_path / "main.yaml")}})
+    svc = C.normalize_service({
+        "volumes": ["./prov:/etc/grafana/provisioning", "./dash:/etc/grafana/provisioning/dashboards",
+                    "./main.yaml:/etc/grafana/provisioning/dashboards/main.yaml", "./gone:/etc/grafana/provisioning/x"],
+        "configs": [{"source": "extra", "target": "/etc/grafana/provisioning/dashboards/extra.yaml"}, "onfile"],
+    }, str(tmp_path))
+    assert svc["configs"][1] == {"source": "onfile", "target": "/onfile"}
+    files, missing, mounted = C.mounted_files(project, svc, "/etc/grafana/provisioning/dashboards", (".yaml",))
+    assert mounted is True
+    assert [(f["container_path"], f["path"], f["content"]) for f in files] == [
+        ("/etc/grafana/provisioning/dashboards/a.yaml", str(tmp_path / "dash" / "a.yaml"), None),
+        ("/etc/grafana/provisioning/dashboards/extra.yaml", "%s#configs.extra" % (tmp_path / "compose.yaml"), "x: 2\n"),
+        ("/etc/grafana/provisioning/dashboards/main.yaml", str(tmp_path / "main.yaml"), None)]
+    assert missing == []
+    files, missing, _ = C.mounted_files(project, svc, "/etc/grafana/provisioning", (".yaml",))
+    assert [f["container_path"] for f in files] == [
+        "/etc/grafana/provisioning/dashboards/a.yaml", "/etc/grafana/provisioning/dashboards/extra.yaml",
+        "/etc/grafana/provisioning/dashboards/main.yaml", "/etc/grafana/provisioning/datasources/ds.yaml"]
+    assert missing == [{"container_path": "/etc/grafana/provisioning/x", "path": str(tmp_path / "gone")}]
+    assert C.mounted_files(project, svc, "/var/lib/grafana", (".json",)) == ([], [], False)
+
+
+def test_mounted_file_through_binds_and_configs(tmp_path):
+    project = _project_with_configs(tmp_path, {"prom": {"content": "scrape_configs: []\n"}})
+    svc = C.normalize_service({"volumes": ["./etc:/etc/prometheus"],
+                               "configs": [{"source": "prom", "target": "/etc/prometheus/prometheus.yml"}]}, str(tmp_path))
+    inline = C.mounted_file(project, svc, "/etc/prometheus/prometheus.yml")
+    assert inline["content"] == "scrape_configs: []\n" and inline["host_path"] is None
+    assert inline["path"] == "%s#configs.prom" % (tmp_path / "compose.yaml")
+    assert C.mounted_file(project, svc, "/etc/prometheus/rules.yml")["host_path"] == str(tmp_path / "etc" / "rules.yml")
+    assert C.mounted_file(project, svc, "/etc/other.yml") is None
+
+
+def test_load_project_makes_config_files_absolute(tmp_path):
+    (tmp_path / "compose.yaml").write_text(
+        "configs:\n  p: {file: ./prom/p.yml}\n  q: {content: 'a: 1'}\nservices:\n  s: {image: x:1, configs: [p]}\n")
+    project = C.load_project(str(tmp_path))
+    assert project.model["configs"] == {"p": {"file": str(tmp_path / "prom" / "p.yml")}, "q": {"content": "a: 1"}}
+    assert project.services["s"]["configs"] == [{"source": "p", "target": "/p"}]
+    assert project.config_origin("q") == str(tmp_path / "compose.yaml")

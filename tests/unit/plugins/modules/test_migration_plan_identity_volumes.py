@@ -289,3 +289,47 @@ def test_a_promtail_label_nothing_writes_any_more_is_a_finding():
     assert [f["label"] for f in plan["promtail_labels"] if f["fate"] == "dropped"] == ["filename"]
     (p032,) = by_code(plan, "P032")
     assert "filename" in p032["message"]
+
+
+def test_a_jaeger_spm_stack_drops_its_span_metrics_scrape_and_flags_its_dashboard():
+    plan = build_plan(legacy_of("jaeger-spm"))
+    jobs = dict((j["job_name"], j) for j in plan["scrape_jobs"])
+    # Upstream's shape scrapes a network alias of the jaeger service: it is removed, so the job is dropped.
+    assert jobs["aggregated-trace-metrics"]["action"] == "drop"
+    (p002,) = [f for f in by_code(plan, "P002") if f["message"].startswith("Scrape job 'aggregated-trace-metrics'")]
+    assert "Tempo's metrics generator" in p002["recommendation"]
+    (p033,) = by_code(plan, "P033")
+    assert "p95" in p033["message"].lower() or "latency" in p033["message"].lower()
+
+
+def test_piecewise_grafana_is_carried_whole():
+    plan = build_plan(legacy_of("grafana-piecewise"))
+    legacy = legacy_of("grafana-piecewise")
+    grafana = legacy["grafana"]
+    assert len(grafana["dashboards"]) == 5 and len(grafana["datasources"]) == 3
+    # Every dashboard provider is carried, every datasource mapped to a new uid, and the report says so.
+    assert {p["name"] for p in plan["dashboard_providers"]} == {p["name"] for p in grafana["dashboard_providers"]}
+    assert all(p["host_path"] for p in plan["dashboard_providers"])
+    mapped = plan["datasource_map"]["by_uid_or_name"]
+    assert all(d["name"] in mapped for d in grafana["datasources"])
+    # The body-regex derived field that pointed at Jaeger is flagged and replaced.
+    assert any("points at Jaeger" in f["message"] for f in by_code(plan, "P003"))
+    variables, _requires = plan_to_vars(plan)
+    assert variables["lgtm_grafana_settings_env"]["GF_SMTP_PASSWORD"] == "${SMTP_PASSWORD}"
+    assert variables["lgtm_grafana_plugins"] == ["grafana-piechart-panel", "grafana-clock-panel"]
+    assert "GF_SECURITY_ADMIN_PASSWORD" not in variables["lgtm_grafana_settings_env"]
+    assert [f["message"] for f in by_code(plan, "P035")] == [
+        "Grafana setting GF_SECURITY_ADMIN_PASSWORD is not carried: the grafana role sets it (admin account, "
+        "sign-up, paths and telemetry are the role's)."]
+
+
+def test_the_report_lists_every_legacy_dashboard_and_datasource_with_its_fate():
+    plan = build_plan(legacy_of("grafana-piecewise"))
+    report = render_report(plan)
+    legacy = legacy_of("grafana-piecewise")
+    for dash in legacy["grafana"]["dashboards"]:
+        assert "- %s (`" % dash["title"] in report and "): carried" in report
+    for ds in legacy["grafana"]["datasources"]:
+        assert "- `%s` (%s, `" % (ds["name"], ds["type"]) in report
+    assert all(d["fate"] == "replaced" for d in plan["grafana_inventory"]["datasources"])
+    assert len(plan["grafana_inventory"]["dashboards"]) == 5
