@@ -122,12 +122,35 @@ def _shared_blocks(components):
     return shared
 
 
+def _string(value, indent):
+    """A string literal; a long one as adjacent literals in parentheses, so that no line passes 160 columns."""
+    text = json.dumps(value)
+    if len(text) + 4 * (indent + 1) <= 150:
+        return text
+    words, chunks, current = value.split(" "), [], ""
+    for word in words:
+        piece = word if not current else current + " " + word
+        if current and len(json.dumps(piece)) + 4 * (indent + 2) > 150:
+            chunks.append(current + " ")
+            current = word
+        else:
+            current = piece
+    chunks.append(current)
+    size = max(40, 140 - 4 * (indent + 1))
+    # A single word longer than a line (a regex): cut by characters.
+    chunks = [part for chunk in chunks for part in (
+        [chunk] if len(json.dumps(chunk)) + 4 * (indent + 2) <= 150 else
+        [chunk[i:i + size] for i in range(0, len(chunk), size)])]
+    pad = " " * (4 * (indent + 1))
+    return "(\n" + "".join("%s%s\n" % (pad, json.dumps(c)) for c in chunks) + " " * (4 * indent) + ")"
+
+
 def _literal(value, indent, shared, top=False):
     """Python literal text for value, one argument per line, shared blocks by variable name."""
     if isinstance(value, dict) and not top and _key(value) in shared:
         return shared[_key(value)]
     if isinstance(value, str):
-        return json.dumps(value)
+        return _string(value, indent)
     if value is True or value is False or value is None or isinstance(value, (int, float)):
         return repr(value)
     pad = " " * (4 * (indent + 1))

@@ -488,7 +488,7 @@ _NESTED_CLIENT = _CLIENT_COMPONENTS + ["discovery.http"]
 
 @rule(_NESTED_CLIENT, "[Validate] basic_auth: at most one of password and password_file.")
 def basic_auth_one_password(view, report, component=None):
-    for client, _ in _clients(component, view):
+    for client, _where in _clients(component, view):
         for block in client.blocks.get("basic_auth", []):
             if _set(block, "password") and _set(block, "password_file"):
                 report(block.where("password_file"), block.arg("password_file"),
@@ -498,7 +498,7 @@ def basic_auth_one_password(view, report, component=None):
 @rule(_NESTED_CLIENT, "[Validate] authorization: at most one of credentials and credentials_file; empty type "
                       "becomes \"Bearer\"; type \"basic\" (any case) is rejected, use basic_auth.")
 def authorization_credentials(view, report, component=None):
-    for client, _ in _clients(component, view):
+    for client, _where in _clients(component, view):
         for block in client.blocks.get("authorization", []):
             if _set(block, "credentials") and _set(block, "credentials_file"):
                 report(block.where("credentials_file"), block.arg("credentials_file"),
@@ -511,7 +511,7 @@ def authorization_credentials(view, report, component=None):
 @rule(_NESTED_CLIENT, "[Validate] oauth2: client_id and token_url are required; exactly one of client_secret or "
                       "client_secret_file; same proxy_* rules as the parent client.")
 def oauth2_fields(view, report, component=None):
-    for client, _ in _clients(component, view):
+    for client, _where in _clients(component, view):
         for block in client.blocks.get("oauth2", []):
             for name in ("client_id", "token_url"):
                 if not _set(block, name):
@@ -530,7 +530,7 @@ _TLS_PAIRS = (("ca_pem", "ca_file"), ("cert_pem", "cert_file"), ("key_pem", "key
 @rule(_NESTED_CLIENT, "[Validate] tls_config: at most one of ca_pem/ca_file, cert_pem/cert_file, key_pem/key_file; "
                       "a client certificate requires a client key and vice versa.")
 def tls_config_pairs(view, report, component=None):
-    for client, _ in _clients(component, view):
+    for client, _where in _clients(component, view):
         tls_blocks = list(client.blocks.get("tls_config", []))
         for oauth in client.blocks.get("oauth2", []):
             tls_blocks += oauth.blocks.get("tls_config", [])
@@ -994,8 +994,7 @@ def _stages(view):
             for block in blocks:
                 yield name, block
                 if name == "stage.match":
-                    for inner in _stages(block):
-                        yield inner
+                    yield from _stages(block)
 
 
 def _stage_rule(stage, check):
@@ -1278,4 +1277,4 @@ def check(text_or_parsed, source=None, stability=GA, facts=None):
                         func(view, report)
                 except (TypeError, ValueError, AttributeError, KeyError) as exc:  # a rule must never crash the check
                     ctx.error(node, who, None, "internal error in rule %s: %s" % (func.__name__, exc))
-    return [message for _, _, message in sorted(ctx.errors, key=lambda e: (e[0], e[1]))]
+    return [message for _line, _column, message in sorted(ctx.errors, key=lambda e: (e[0], e[1]))]

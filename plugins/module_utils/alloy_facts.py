@@ -609,9 +609,18 @@ COMPONENTS = {
             "[Validate] no_proxy requires proxy_url.",
             "[Validate] http_headers are checked by prometheus/common Headers.Validate (reserved header names are rejected).",
             "[Validate] basic_auth: at most one of password and password_file.",
-            "[Validate] authorization: at most one of credentials and credentials_file; empty type becomes \"Bearer\"; type \"basic\" (any case) is rejected, use basic_auth.",
-            "[Validate] oauth2: client_id and token_url are required; exactly one of client_secret or client_secret_file; same proxy_* rules as the parent client.",
-            "[Validate] tls_config: at most one of ca_pem/ca_file, cert_pem/cert_file, key_pem/key_file; a client certificate requires a client key and vice versa.",
+            (
+                "[Validate] authorization: at most one of credentials and credentials_file; empty type becomes \"Bearer\"; type \"basic\" (any "
+                "case) is rejected, use basic_auth."
+            ),
+            (
+                "[Validate] oauth2: client_id and token_url are required; exactly one of client_secret or client_secret_file; same proxy_* rules "
+                "as the parent client."
+            ),
+            (
+                "[Validate] tls_config: at most one of ca_pem/ca_file, cert_pem/cert_file, key_pem/key_file; a client certificate requires a "
+                "client key and vice versa."
+            ),
         ],
         "stability": "generally-available",
     },
@@ -659,11 +668,23 @@ COMPONENTS = {
         "kind": "component",
         "rules": [
             "[decode] url is required.",
-            "[normalize] defaults are applied in UnmarshalAlloy; the squashed HTTP client settings are not passed through HTTPClientConfig.Validate() (only the nested basic_auth/authorization/oauth2/tls_config block validators run).",
+            (
+                "[normalize] defaults are applied in UnmarshalAlloy; the squashed HTTP client settings are not passed through "
+                "HTTPClientConfig.Validate() (only the nested basic_auth/authorization/oauth2/tls_config block validators run)."
+            ),
             "[Validate] basic_auth: at most one of password and password_file.",
-            "[Validate] authorization: at most one of credentials and credentials_file; empty type becomes \"Bearer\"; type \"basic\" (any case) is rejected, use basic_auth.",
-            "[Validate] oauth2: client_id and token_url are required; exactly one of client_secret or client_secret_file; same proxy_* rules as the parent client.",
-            "[Validate] tls_config: at most one of ca_pem/ca_file, cert_pem/cert_file, key_pem/key_file; a client certificate requires a client key and vice versa.",
+            (
+                "[Validate] authorization: at most one of credentials and credentials_file; empty type becomes \"Bearer\"; type \"basic\" (any "
+                "case) is rejected, use basic_auth."
+            ),
+            (
+                "[Validate] oauth2: client_id and token_url are required; exactly one of client_secret or client_secret_file; same proxy_* rules "
+                "as the parent client."
+            ),
+            (
+                "[Validate] tls_config: at most one of ca_pem/ca_file, cert_pem/cert_file, key_pem/key_file; a client certificate requires a "
+                "client key and vice versa."
+            ),
         ],
         "stability": "generally-available",
     },
@@ -673,13 +694,25 @@ COMPONENTS = {
         "kind": "component",
         "rules": [
             "[decode] targets is required.",
-            "[Validate] rule: action must not be empty (default \"replace\"); values: replace, keep, drop, hashmod, labelmap, labeldrop, labelkeep, lowercase, uppercase, keepequal, dropequal.",
+            (
+                "[Validate] rule: action must not be empty (default \"replace\"); values: replace, keep, drop, hashmod, labelmap, labeldrop, "
+                "labelkeep, lowercase, uppercase, keepequal, dropequal."
+            ),
             "[Validate] rule: hashmod requires modulus != 0 and a valid target_label.",
-            "[Validate] rule: replace, hashmod, lowercase, uppercase, keepequal, dropequal require target_label; replace accepts $-templated target_label, the others need a valid label name.",
+            (
+                "[Validate] rule: replace, hashmod, lowercase, uppercase, keepequal, dropequal require target_label; replace accepts $-templated "
+                "target_label, the others need a valid label name."
+            ),
             "[Validate] rule: lowercase, uppercase, keepequal, dropequal must not change replacement from \"$1\".",
             "[Validate] rule: labelmap replacement must be a valid label-name template.",
-            "[Validate] rule: labeldrop/labelkeep accept only regex (source_labels, target_label, modulus, separator, replacement must stay default).",
-            "[Validate] rule: keepequal/dropequal accept only source_labels and target_label (regex, modulus, separator, replacement must stay default).",
+            (
+                "[Validate] rule: labeldrop/labelkeep accept only regex (source_labels, target_label, modulus, separator, replacement must stay "
+                "default)."
+            ),
+            (
+                "[Validate] rule: keepequal/dropequal accept only source_labels and target_label (regex, modulus, separator, replacement must "
+                "stay default)."
+            ),
             "[normalize] rule.regex is anchored: it is compiled as ^(?s:<regex>)$.",
         ],
         "stability": "generally-available",
@@ -704,7 +737,10 @@ COMPONENTS = {
         "kind": "config-block",
         "rules": [
             "[normalize] top-level configuration block, not a component; no label; not gated by a stability level.",
-            "[decode] level must be debug, info, warn or error (\"\" -> info); format must be logfmt or json; destination must be stderr or windows_event_log (default stderr on non-Windows).",
+            (
+                "[decode] level must be debug, info, warn or error (\"\" -> info); format must be logfmt or json; destination must be stderr or "
+                "windows_event_log (default stderr on non-Windows)."
+            ),
         ],
         "stability": "generally-available",
     },
@@ -923,29 +959,54 @@ COMPONENTS = {
         "kind": "component",
         "rules": [
             "[decode] forward_to is required; stage.* blocks are an ordered list and each block may repeat.",
-            "[build] stage blocks are validated when the pipeline is built (component update), not by Validate(): errors surface as component errors.",
+            (
+                "[build] stage blocks are validated when the pipeline is built (component update), not by Validate(): errors surface as compo"
+                "nent "
+                "errors."
+            ),
             "[build] stage.json: expressions or regex is required; source, if set, must be non-empty; JMESPath expressions must compile.",
             "[build] stage.logfmt: mapping or regex is required.",
             "[build] stage.regex: expression is required and must compile; source, if set, must be non-empty.",
             "[build] stage.pattern: pattern is required and must parse; capture names must be valid legacy label names.",
-            "[build] stage.labels: values must not be null; label names must be valid; source_type empty becomes extracted, and only extracted or structured_metadata are accepted.",
+            (
+                "[build] stage.labels: values must not be null; label names must be valid; source_type empty becomes extracted, and only "
+                "extracted or structured_metadata are accepted."
+            ),
             "[build] stage.structured_metadata: values must not be null; names must be valid label names.",
             "[build] stage.static_labels: values must not be null; names and values must be valid.",
             "[build] stage.label_drop / stage.label_keep / stage.structured_metadata_drop: values must be non-empty.",
-            "[build] stage.timestamp: source and format are required; location must be a valid time zone; action_on_failure \"\" -> fudge, allowed skip|fudge; action_on_duplicate_timestamp \"\" -> fudge, allowed keep|fudge.",
-            "[build] stage.drop: needs at least one of source, expression, older_than, longer_than; value and expression are mutually exclusive; value requires source; separator \"\" -> \";\"; drop_counter_reason \"\" -> \"drop_stage\"; expressions must compile.",
-            "[build] stage.match: selector is required and must be a valid LogQL selector; action \"\" -> keep, allowed keep|drop; keep requires at least one nested stage; drop must not contain nested stages.",
+            (
+                "[build] stage.timestamp: source and format are required; location must be a valid time zone; action_on_failure \"\" -> fudge, "
+                "allowed skip|fudge; action_on_duplicate_timestamp \"\" -> fudge, allowed keep|fudge."
+            ),
+            (
+                "[build] stage.drop: needs at least one of source, expression, older_than, longer_than; value and expression are mutually "
+                "exclusive; value requires source; separator \"\" -> \";\"; drop_counter_reason \"\" -> \"drop_stage\"; expressions must compile."
+            ),
+            (
+                "[build] stage.match: selector is required and must be a valid LogQL selector; action \"\" -> keep, allowed keep|drop; keep "
+                "requires at least one nested stage; drop must not contain nested stages."
+            ),
             "[build] stage.multiline: firstline is required and must compile. [Validate] max_wait_time must be > 0.",
             "[build] stage.output: source is required.",
             "[build] stage.replace: expression is required and must compile; replace must be a valid Go template.",
             "[build] stage.template: template must compile (source required).",
             "[build] stage.tenant: exactly one of label, source, value must be set.",
-            "[build] stage.limit: rate and burst must be > 0; by_label_name requires drop = true; with by_label_name, max_distinct_labels below 10000 is raised to 10000.",
+            (
+                "[build] stage.limit: rate and burst must be > 0; by_label_name requires drop = true; with by_label_name, max_distinct_labels "
+                "below 10000 is raised to 10000."
+            ),
             "[Validate] stage.sampling: rate must be between 0.0 and 1.0.",
             "[Validate] stage.cri: max_partial_lines must be > 0.",
-            "[build] stage.geoip: db is required; source, if set, must be non-empty; db_type or custom_lookups is required; db_type must be city or asn.",
+            (
+                "[build] stage.geoip: db is required; source, if set, must be non-empty; db_type or custom_lookups is required; db_type must be "
+                "city or asn."
+            ),
             "[build] stage.luhn: replacement \"\" -> \"**REDACTED**\"; min_length < 1 -> 13.",
-            "[Validate] stage.metrics: metric.counter action must be inc or add; match_all and value are mutually exclusive; count_entry_bytes requires match_all = true or action = add.",
+            (
+                "[Validate] stage.metrics: metric.counter action must be inc or add; match_all and value are mutually exclusive; "
+                "count_entry_bytes requires match_all = true or action = add."
+            ),
             "[Validate] stage.metrics: metric.gauge action must be set, inc, dec, add or sub.",
             "[Validate] stage.metrics: max_idle_duration must be >= 1s; source \"\" defaults to the metric name.",
             "[Validate] stage.eventlogmessage.source must be a valid legacy label name; stage.windowsevent.source must be a valid label name.",
@@ -963,13 +1024,25 @@ COMPONENTS = {
         "kind": "component",
         "rules": [
             "[decode] forward_to is required.",
-            "[Validate] rule: action must not be empty (default \"replace\"); values: replace, keep, drop, hashmod, labelmap, labeldrop, labelkeep, lowercase, uppercase, keepequal, dropequal.",
+            (
+                "[Validate] rule: action must not be empty (default \"replace\"); values: replace, keep, drop, hashmod, labelmap, labeldrop, "
+                "labelkeep, lowercase, uppercase, keepequal, dropequal."
+            ),
             "[Validate] rule: hashmod requires modulus != 0 and a valid target_label.",
-            "[Validate] rule: replace, hashmod, lowercase, uppercase, keepequal, dropequal require target_label; replace accepts $-templated target_label, the others need a valid label name.",
+            (
+                "[Validate] rule: replace, hashmod, lowercase, uppercase, keepequal, dropequal require target_label; replace accepts $-templated "
+                "target_label, the others need a valid label name."
+            ),
             "[Validate] rule: lowercase, uppercase, keepequal, dropequal must not change replacement from \"$1\".",
             "[Validate] rule: labelmap replacement must be a valid label-name template.",
-            "[Validate] rule: labeldrop/labelkeep accept only regex (source_labels, target_label, modulus, separator, replacement must stay default).",
-            "[Validate] rule: keepequal/dropequal accept only source_labels and target_label (regex, modulus, separator, replacement must stay default).",
+            (
+                "[Validate] rule: labeldrop/labelkeep accept only regex (source_labels, target_label, modulus, separator, replacement must stay "
+                "default)."
+            ),
+            (
+                "[Validate] rule: keepequal/dropequal accept only source_labels and target_label (regex, modulus, separator, replacement must "
+                "stay default)."
+            ),
             "[normalize] rule.regex is anchored: it is compiled as ^(?s:<regex>)$.",
         ],
         "stability": "generally-available",
@@ -1019,15 +1092,28 @@ COMPONENTS = {
             "[Validate] host must parse as a URL.",
             "[Validate] when http_client_config is set, refresh_interval must be > 0 and the HTTP client rules apply.",
             "http_client_config: [Validate] At most one of basic_auth, authorization, oauth2, bearer_token, bearer_token_file may be set.",
-            "http_client_config: [normalize] bearer_token / bearer_token_file are rewritten into authorization { type = \"Bearer\" } during validation.",
+            (
+                "http_client_config: [normalize] bearer_token / bearer_token_file are rewritten into authorization { type = \"Bearer\" } during "
+                "validation."
+            ),
             "http_client_config: [Validate] proxy_connect_header requires proxy_url or proxy_from_environment.",
             "http_client_config: [Validate] proxy_from_environment = true must not be combined with proxy_url or no_proxy.",
             "http_client_config: [Validate] no_proxy requires proxy_url.",
             "http_client_config: [Validate] http_headers are checked by prometheus/common Headers.Validate (reserved header names are rejected).",
             "http_client_config: [Validate] basic_auth: at most one of password and password_file.",
-            "http_client_config: [Validate] authorization: at most one of credentials and credentials_file; empty type becomes \"Bearer\"; type \"basic\" (any case) is rejected, use basic_auth.",
-            "http_client_config: [Validate] oauth2: client_id and token_url are required; exactly one of client_secret or client_secret_file; same proxy_* rules as the parent client.",
-            "http_client_config: [Validate] tls_config: at most one of ca_pem/ca_file, cert_pem/cert_file, key_pem/key_file; a client certificate requires a client key and vice versa.",
+            (
+                "http_client_config: [Validate] authorization: at most one of credentials and credentials_file; empty type becomes \"Bearer\"; "
+                "type \"basic\" (any case) is rejected, use basic_auth."
+            ),
+            (
+                "http_client_config: [Validate] oauth2: client_id and token_url are required; exactly one of client_secret or client_secret_f"
+                "ile; "
+                "same proxy_* rules as the parent client."
+            ),
+            (
+                "http_client_config: [Validate] tls_config: at most one of ca_pem/ca_file, cert_pem/cert_file, key_pem/key_file; a client "
+                "certificate requires a client key and vice versa."
+            ),
         ],
         "stability": "generally-available",
     },
@@ -1142,7 +1228,10 @@ COMPONENTS = {
         "rules": [
             "[decode] endpoint blocks are optional and repeatable; endpoint.url is required.",
             "[Validate] endpoint.url must parse as a URL.",
-            "[stability] changing any endpoint.queue_config value from its default requires --stability.level=experimental ([build] error otherwise).",
+            (
+                "[stability] changing any endpoint.queue_config value from its default requires --stability.level=experimental ([build] error "
+                "otherwise)."
+            ),
             "[Validate] wal: min_read_frequency must be < max_read_frequency.",
             "endpoint: [Validate] At most one of basic_auth, authorization, oauth2, bearer_token, bearer_token_file may be set.",
             "endpoint: [normalize] bearer_token / bearer_token_file are rewritten into authorization { type = \"Bearer\" } during validation.",
@@ -1151,9 +1240,18 @@ COMPONENTS = {
             "endpoint: [Validate] no_proxy requires proxy_url.",
             "endpoint: [Validate] http_headers are checked by prometheus/common Headers.Validate (reserved header names are rejected).",
             "endpoint: [Validate] basic_auth: at most one of password and password_file.",
-            "endpoint: [Validate] authorization: at most one of credentials and credentials_file; empty type becomes \"Bearer\"; type \"basic\" (any case) is rejected, use basic_auth.",
-            "endpoint: [Validate] oauth2: client_id and token_url are required; exactly one of client_secret or client_secret_file; same proxy_* rules as the parent client.",
-            "endpoint: [Validate] tls_config: at most one of ca_pem/ca_file, cert_pem/cert_file, key_pem/key_file; a client certificate requires a client key and vice versa.",
+            (
+                "endpoint: [Validate] authorization: at most one of credentials and credentials_file; empty type becomes \"Bearer\"; type "
+                "\"basic\" (any case) is rejected, use basic_auth."
+            ),
+            (
+                "endpoint: [Validate] oauth2: client_id and token_url are required; exactly one of client_secret or client_secret_file; same "
+                "proxy_* rules as the parent client."
+            ),
+            (
+                "endpoint: [Validate] tls_config: at most one of ca_pem/ca_file, cert_pem/cert_file, key_pem/key_file; a client certificate "
+                "requires a client key and vice versa."
+            ),
         ],
         "stability": "generally-available",
     },
@@ -1180,7 +1278,10 @@ COMPONENTS = {
         "exports": {"input": "capsule(otelcol.Consumer)"},
         "kind": "component",
         "rules": [
-            "[decode] the output block is required; list the downstream consumers under metrics/logs/traces (an empty output block is accepted but forwards nothing).",
+            (
+                "[decode] the output block is required; list the downstream consumers under metrics/logs/traces (an empty output block is "
+                "accepted but forwards nothing)."
+            ),
             "[Validate] cache_loop, store_expiration_loop must be > 0.",
             "[Validate] store.max_items and store.ttl must be > 0.",
         ],
@@ -1249,7 +1350,10 @@ COMPONENTS = {
         "exports": {"input": "capsule(otelcol.Consumer)"},
         "kind": "component",
         "rules": [
-            "[decode] the output block is required; list the downstream consumers under metrics/logs/traces (an empty output block is accepted but forwards nothing).",
+            (
+                "[decode] the output block is required; list the downstream consumers under metrics/logs/traces (an empty output block is "
+                "accepted but forwards nothing)."
+            ),
             "[decode] histogram block is required.",
             "[Validate] histogram: exactly one of explicit {} or exponential {} must be present (an empty histogram {} fails).",
             "[Validate] histogram.unit must be \"ms\" or \"s\".",
@@ -1328,7 +1432,10 @@ COMPONENTS = {
             "[decode] client.compression must be gzip, zlib, deflate, snappy, zstd, none or \"\".",
             "[Validate] sending_queue: queue_size must be > 0; sizer must be requests, items or bytes.",
             "[Validate] sending_queue: if batch is set with the same sizer as the queue, batch.min_size must be <= queue_size.",
-            "[Validate] sending_queue.batch: sizer must be items or bytes; flush_timeout > 0; min_size >= 0; max_size >= 0; max_size >= min_size when max_size > 0.",
+            (
+                "[Validate] sending_queue.batch: sizer must be items or bytes; flush_timeout > 0; min_size >= 0; max_size >= 0; max_size >= "
+                "min_size when max_size > 0."
+            ),
             "[Validate] retry_on_failure: multiplier must be > 1.0; randomization_factor must be >= 0.",
         ],
         "stability": "generally-available",
@@ -1374,13 +1481,19 @@ COMPONENTS = {
         "exports": {"input": "capsule(otelcol.Consumer)"},
         "kind": "component",
         "rules": [
-            "[decode] client block is required and client.endpoint attribute is required (it may be \"\" only if traces_endpoint, metrics_endpoint or logs_endpoint is set).",
+            (
+                "[decode] client block is required and client.endpoint attribute is required (it may be \"\" only if traces_endpoint, "
+                "metrics_endpoint or logs_endpoint is set)."
+            ),
             "[Validate] at least one of client.endpoint, traces_endpoint, metrics_endpoint, logs_endpoint must be non-empty.",
             "[Validate] encoding must be proto or json.",
             "[decode] client.compression must be gzip, zlib, deflate, snappy, zstd, none or \"\".",
             "[Validate] sending_queue: queue_size must be > 0; sizer must be requests, items or bytes.",
             "[Validate] sending_queue: if batch is set with the same sizer as the queue, batch.min_size must be <= queue_size.",
-            "[Validate] sending_queue.batch: sizer must be items or bytes; flush_timeout > 0; min_size >= 0; max_size >= 0; max_size >= min_size when max_size > 0.",
+            (
+                "[Validate] sending_queue.batch: sizer must be items or bytes; flush_timeout > 0; min_size >= 0; max_size >= 0; max_size >= "
+                "min_size when max_size > 0."
+            ),
             "[Validate] retry_on_failure: multiplier must be > 1.0; randomization_factor must be >= 0.",
         ],
         "stability": "generally-available",
@@ -1429,7 +1542,10 @@ COMPONENTS = {
         "exports": {"input": "capsule(otelcol.Consumer)"},
         "kind": "component",
         "rules": [
-            "[decode] the output block is required; list the downstream consumers under metrics/logs/traces (an empty output block is accepted but forwards nothing).",
+            (
+                "[decode] the output block is required; list the downstream consumers under metrics/logs/traces (an empty output block is "
+                "accepted but forwards nothing)."
+            ),
             "[Validate] action: `action` is required; delete and hash need key or pattern; every other action needs key.",
             "[decode] include/exclude: match_type is required.",
             "[normalize] action names and match rules are passed to the upstream attributesprocessor; no further Alloy-side enum check.",
@@ -1449,7 +1565,10 @@ COMPONENTS = {
         "exports": {"input": "capsule(otelcol.Consumer)"},
         "kind": "component",
         "rules": [
-            "[decode] the output block is required; list the downstream consumers under metrics/logs/traces (an empty output block is accepted but forwards nothing).",
+            (
+                "[decode] the output block is required; list the downstream consumers under metrics/logs/traces (an empty output block is "
+                "accepted but forwards nothing)."
+            ),
             "[Validate] send_batch_max_size must be >= send_batch_size unless send_batch_max_size is 0.",
         ],
         "stability": "generally-available",
@@ -1491,9 +1610,15 @@ COMPONENTS = {
         "exports": {"input": "capsule(otelcol.Consumer)"},
         "kind": "component",
         "rules": [
-            "[decode] the output block is required; list the downstream consumers under metrics/logs/traces (an empty output block is accepted but forwards nothing).",
+            (
+                "[decode] the output block is required; list the downstream consumers under metrics/logs/traces (an empty output block is "
+                "accepted but forwards nothing)."
+            ),
             "[decode] trace_conditions/metric_conditions/log_conditions blocks require `conditions`.",
-            "[upstream] Validate() converts the config and calls the upstream filterprocessor Config.Validate() (contrib v0.153.0): all OTTL conditions are parsed.",
+            (
+                "[upstream] Validate() converts the config and calls the upstream filterprocessor Config.Validate() (contrib v0.153.0): all OTTL "
+                "conditions are parsed."
+            ),
             "[decode] error_mode must be ignore, silent or propagate (default ignore).",
         ],
         "stability": "generally-available",
@@ -1576,11 +1701,17 @@ COMPONENTS = {
         "exports": {"input": "capsule(otelcol.Consumer)"},
         "kind": "component",
         "rules": [
-            "[decode] the output block is required; list the downstream consumers under metrics/logs/traces (an empty output block is accepted but forwards nothing).",
+            (
+                "[decode] the output block is required; list the downstream consumers under metrics/logs/traces (an empty output block is "
+                "accepted but forwards nothing)."
+            ),
             "[normalize] auth_type \"\" is sent upstream as \"serviceAccount\".",
             "[normalize] exclude defaults to pods jaeger-agent and jaeger-collector; writing any exclude.pod block replaces that list.",
             "[upstream] Validate() converts the config and calls the upstream k8sattributesprocessor Config.Validate() (contrib v0.153.0).",
-            "[decode] filter.field/filter.label need key and value; pod_association needs at least one source block with `from`; exclude.pod needs name.",
+            (
+                "[decode] filter.field/filter.label need key and value; pod_association needs at least one source block with `from`; exclude.pod "
+                "needs name."
+            ),
         ],
         "stability": "generally-available",
     },
@@ -1597,11 +1728,17 @@ COMPONENTS = {
         "exports": {"input": "capsule(otelcol.Consumer)"},
         "kind": "component",
         "rules": [
-            "[decode] the output block is required; list the downstream consumers under metrics/logs/traces (an empty output block is accepted but forwards nothing).",
+            (
+                "[decode] the output block is required; list the downstream consumers under metrics/logs/traces (an empty output block is "
+                "accepted but forwards nothing)."
+            ),
             "[Validate] check_interval is required and must be > 0.",
             "[Validate] set exactly one of limit or limit_percentage (> 0); setting both, or neither, is an error.",
             "[Validate] with limit: spike_limit must be < limit; spike_limit 0 is replaced by limit/5 (20%).",
-            "[Validate] with limit_percentage: limit_percentage and spike_limit_percentage must both be in (0, 100] (spike_limit_percentage has no automatic default).",
+            (
+                "[Validate] with limit_percentage: limit_percentage and spike_limit_percentage must both be in (0, 100] (spike_limit_percentage "
+                "has no automatic default)."
+            ),
             "[normalize] limit and spike_limit are converted to whole MiB (integer division by 1MiB).",
         ],
         "stability": "generally-available",
@@ -1622,8 +1759,14 @@ COMPONENTS = {
         "exports": {"input": "capsule(otelcol.Consumer)"},
         "kind": "component",
         "rules": [
-            "[decode] the output block is required; list the downstream consumers under metrics/logs/traces (an empty output block is accepted but forwards nothing).",
-            "[upstream] Validate() calls the upstream probabilisticsamplerprocessor Config.Validate() (contrib v0.153.0) on the converted config (percentage range, mode, precision, attribute_source checks).",
+            (
+                "[decode] the output block is required; list the downstream consumers under metrics/logs/traces (an empty output block is "
+                "accepted but forwards nothing)."
+            ),
+            (
+                "[upstream] Validate() calls the upstream probabilisticsamplerprocessor Config.Validate() (contrib v0.153.0) on the converted "
+                "config (percentage range, mode, precision, attribute_source checks)."
+            ),
             "[normalize] mode \"\" is passed through; the upstream processor chooses its default mode.",
         ],
         "stability": "generally-available",
@@ -1985,11 +2128,22 @@ COMPONENTS = {
         "exports": {"input": "capsule(otelcol.Consumer)"},
         "kind": "component",
         "rules": [
-            "[decode] the output block is required; list the downstream consumers under metrics/logs/traces (an empty output block is accepted but forwards nothing).",
+            (
+                "[decode] the output block is required; list the downstream consumers under metrics/logs/traces (an empty output block is "
+                "accepted but forwards nothing)."
+            ),
             "[Validate] detectors must not be empty (default [\"env\"]).",
-            "[Validate] each detector must be one of: env, ec2, ecs, eks, elasticbeanstalk, lambda, akamai, azure, aks, consul, digitalocean, docker, gcp, heroku, hetzner, system, openshift, kubernetes_node, kubeadm, dynatrace, nova, oraclecloud, scaleway, upcloud, vultr, tencent_cvm, alibaba_ecs.",
+            (
+                "[Validate] each detector must be one of: env, ec2, ecs, eks, elasticbeanstalk, lambda, akamai, azure, aks, consul, digitaloc"
+                "ean, "
+                "docker, gcp, heroku, hetzner, system, openshift, kubernetes_node, kubeadm, dynatrace, nova, oraclecloud, scaleway, upcloud, "
+                "vultr, tencent_cvm, alibaba_ecs."
+            ),
             "[Validate] system.hostname_sources entries must be os, dns, cname or lookup.",
-            "[decode] resource_attributes sub-blocks require `enabled`; an omitted sub-block keeps the per-attribute default shown in default_if_omitted.",
+            (
+                "[decode] resource_attributes sub-blocks require `enabled`; an omitted sub-block keeps the per-attribute default shown in "
+                "default_if_omitted."
+            ),
         ],
         "stability": "generally-available",
     },
@@ -2207,13 +2361,22 @@ COMPONENTS = {
         "exports": {"input": "capsule(otelcol.Consumer)"},
         "kind": "component",
         "rules": [
-            "[decode] the output block is required; list the downstream consumers under metrics/logs/traces (an empty output block is accepted but forwards nothing).",
+            (
+                "[decode] the output block is required; list the downstream consumers under metrics/logs/traces (an empty output block is "
+                "accepted but forwards nothing)."
+            ),
             "[decode] at least one policy block is required; each policy needs name and type.",
             "[Validate] decision_wait must be > 0 (at millisecond resolution).",
             "[Validate] num_traces must be > 0.",
             "[Validate] ottl_condition.error_mode is required and must be ignore, silent or propagate.",
-            "[build] policy `type` is not checked by Alloy's Validate(); it is passed to the upstream tailsamplingprocessor, and the block with the same name as the type (latency, probabilistic, string_attribute, ...) supplies its settings.",
-            "[decode] and/drop blocks require at least one and_sub_policy/drop_sub_policy; not requires not_sub_policy; composite requires max_total_spans_per_second and policy_order.",
+            (
+                "[build] policy `type` is not checked by Alloy's Validate(); it is passed to the upstream tailsamplingprocessor, and the block "
+                "with the same name as the type (latency, probabilistic, string_attribute, ...) supplies its settings."
+            ),
+            (
+                "[decode] and/drop blocks require at least one and_sub_policy/drop_sub_policy; not requires not_sub_policy; composite requires "
+                "max_total_spans_per_second and policy_order."
+            ),
         ],
         "stability": "generally-available",
     },
@@ -2236,12 +2399,25 @@ COMPONENTS = {
         "exports": {"input": "capsule(otelcol.Consumer)"},
         "kind": "component",
         "rules": [
-            "[decode] the output block is required; list the downstream consumers under metrics/logs/traces (an empty output block is accepted but forwards nothing).",
+            (
+                "[decode] the output block is required; list the downstream consumers under metrics/logs/traces (an empty output block is "
+                "accepted but forwards nothing)."
+            ),
             "[decode] trace_statements/metric_statements/log_statements blocks require `context` and `statements`.",
             "[decode] context must be one of resource, scope, span, spanevent, metric, datapoint, log (case-insensitive, UnmarshalText).",
-            "[Validate] statements without a context go in the `statements` block (trace/metric/log lists); they are appended as context-less groups.",
-            "[upstream] Validate() converts the config and calls the upstream transformprocessor Config.Validate() (contrib v0.153.0): every OTTL statement/condition is parsed; parse errors or a context that does not fit the signal fail validation.",
-            "[decode] error_mode (top level and per block) must be ignore, silent or propagate; top-level default is ignore, per-block default is empty.",
+            (
+                "[Validate] statements without a context go in the `statements` block (trace/metric/log lists); they are appended as context-"
+                "less "
+                "groups."
+            ),
+            (
+                "[upstream] Validate() converts the config and calls the upstream transformprocessor Config.Validate() (contrib v0.153.0): every "
+                "OTTL statement/condition is parsed; parse errors or a context that does not fit the signal fail validation."
+            ),
+            (
+                "[decode] error_mode (top level and per block) must be ignore, silent or propagate; top-level default is ignore, per-block "
+                "default is empty."
+            ),
         ],
         "stability": "generally-available",
     },
@@ -2312,7 +2488,10 @@ COMPONENTS = {
         "exports": {},
         "kind": "component",
         "rules": [
-            "[decode] the output block is required; list the downstream consumers under metrics/logs/traces (an empty output block is accepted but forwards nothing).",
+            (
+                "[decode] the output block is required; list the downstream consumers under metrics/logs/traces (an empty output block is "
+                "accepted but forwards nothing)."
+            ),
             "[decode] protocols block is required.",
             "[Validate] at least one of protocols.grpc, protocols.thrift_http, protocols.thrift_binary, protocols.thrift_compact must be set.",
         ],
@@ -2365,11 +2544,20 @@ COMPONENTS = {
         "exports": {},
         "kind": "component",
         "rules": [
-            "[decode] the output block is required; list the downstream consumers under metrics/logs/traces (an empty output block is accepted but forwards nothing).",
+            (
+                "[decode] the output block is required; list the downstream consumers under metrics/logs/traces (an empty output block is "
+                "accepted but forwards nothing)."
+            ),
             "[Validate] when an http block is present, traces_url_path, metrics_url_path and logs_url_path must be non-empty and parse as URLs.",
-            "[normalize] grpc and http are optional; each listener is only started when its block is present (grpc default endpoint 0.0.0.0:4317, http 0.0.0.0:4318 come from the block's SetToDefault).",
+            (
+                "[normalize] grpc and http are optional; each listener is only started when its block is present (grpc default endpoint "
+                "0.0.0.0:4317, http 0.0.0.0:4318 come from the block's SetToDefault)."
+            ),
             "http: [normalize] keep_alives_enabled left unset (null) is converted to true (otelcol/config_http.go Convert).",
-            "http: [normalize] max_request_body_size 0 means the upstream confighttp default of 20MiB (collector config/confighttp v0.153.0 server.go).",
+            (
+                "http: [normalize] max_request_body_size 0 means the upstream confighttp default of 20MiB (collector config/confighttp v0.153.0 "
+                "server.go)."
+            ),
         ],
         "stability": "generally-available",
     },
@@ -2378,7 +2566,10 @@ COMPONENTS = {
         "exports": {"receiver": "capsule(MetricsReceiver)"},
         "kind": "component",
         "rules": [
-            "[decode] the output block is required; list the downstream consumers under metrics/logs/traces (an empty output block is accepted but forwards nothing).",
+            (
+                "[decode] the output block is required; list the downstream consumers under metrics/logs/traces (an empty output block is "
+                "accepted but forwards nothing)."
+            ),
             "[normalize] no Validate(); the exported receiver is a MetricsReceiver for prometheus.* forward_to lists.",
         ],
         "stability": "generally-available",
@@ -2410,7 +2601,10 @@ COMPONENTS = {
         "exports": {},
         "kind": "component",
         "rules": [
-            "[decode] the output block is required; list the downstream consumers under metrics/logs/traces (an empty output block is accepted but forwards nothing).",
+            (
+                "[decode] the output block is required; list the downstream consumers under metrics/logs/traces (an empty output block is "
+                "accepted but forwards nothing)."
+            ),
             "[normalize] keep_alives_enabled left unset (null) is converted to true (otelcol/config_http.go Convert).",
             "[normalize] max_request_body_size 0 means the upstream confighttp default of 20MiB (collector config/confighttp v0.153.0 server.go).",
         ],
@@ -2460,7 +2654,10 @@ COMPONENTS = {
         "exports": {"targets": "list(map(string))"},
         "kind": "component",
         "rules": [
-            "[Validate] data_source_name is parsed with go-sql-driver/mysql ParseDSN; an unparsable DSN fails validation (the attribute itself is optional in the struct).",
+            (
+                "[Validate] data_source_name is parsed with go-sql-driver/mysql ParseDSN; an unparsable DSN fails validation (the attribute "
+                "itself is optional in the struct)."
+            ),
         ],
         "stability": "generally-available",
     },
@@ -2553,7 +2750,10 @@ COMPONENTS = {
             "filesystem": {
                 "arguments": {
                     "fs_types_exclude": {
-                        "default": "^(autofs|binfmt_misc|bpf|cgroup2?|configfs|debugfs|devpts|devtmpfs|fusectl|hugetlbfs|iso9660|mqueue|nsfs|overlay|proc|procfs|pstore|rpc_pipefs|securityfs|selinuxfs|squashfs|sysfs|tracefs)$",
+                        "default": (
+                            "^(autofs|binfmt_misc|bpf|cgroup2?|configfs|debugfs|devpts|devtmpfs|fusectl|hugetlbfs|iso9660|mqueue|nsfs|overlay"
+                            "|proc|procfs|pstore|rpc_pipefs|securityfs|selinuxfs|squashfs|sysfs|tracefs)$"
+                        ),
                         "type": "string",
                     },
                     "mount_points_exclude": {
@@ -2582,7 +2782,11 @@ COMPONENTS = {
             "netstat": {
                 "arguments": {
                     "fields": {
-                        "default": "^(.*_(InErrors|InErrs)|Ip_Forwarding|Ip(6|Ext)_(InOctets|OutOctets)|Icmp6?_(InMsgs|OutMsgs)|TcpExt_(Listen.*|Syncookies.*|TCPSynRetrans|TCPTimeouts)|Tcp_(ActiveOpens|InSegs|OutSegs|OutRsts|PassiveOpens|RetransSegs|CurrEstab)|Udp6?_(InDatagrams|OutDatagrams|NoPorts|RcvbufErrors|SndbufErrors))$",
+                        "default": (
+                            "^(.*_(InErrors|InErrs)|Ip_Forwarding|Ip(6|Ext)_(InOctets|OutOctets)|Icmp6?_(InMsgs|OutMsgs)|TcpExt_(Listen.*|Syn"
+                            "cookies.*|TCPSynRetrans|TCPTimeouts)|Tcp_(ActiveOpens|InSegs|OutSegs|OutRsts|PassiveOpens|RetransSegs|CurrEstab)"
+                            "|Udp6?_(InDatagrams|OutDatagrams|NoPorts|RcvbufErrors|SndbufErrors))$"
+                        ),
                         "type": "string",
                     },
                 },
@@ -2638,8 +2842,14 @@ COMPONENTS = {
         "exports": {"targets": "list(map(string))"},
         "kind": "component",
         "rules": [
-            "[normalize] no Validate(); defaults (procfs/sysfs/rootfs paths, filesystem excludes) are the Linux values from internal/static/integrations/node_exporter (set in init functions).",
-            "[normalize] supervisord.url default can be overridden by the SUPERVISORD_URL environment variable at startup (node_exporter config init).",
+            (
+                "[normalize] no Validate(); defaults (procfs/sysfs/rootfs paths, filesystem excludes) are the Linux values from "
+                "internal/static/integrations/node_exporter (set in init functions)."
+            ),
+            (
+                "[normalize] supervisord.url default can be overridden by the SUPERVISORD_URL environment variable at startup (node_exporter "
+                "config init)."
+            ),
         ],
         "stability": "generally-available",
     },
@@ -2655,15 +2865,30 @@ COMPONENTS = {
         "rules": [
             "[decode] forward_to is required.",
             "[Validate] max_cache_size and cache_ttl must be >= 0.",
-            "[Validate] max_cache_size and cache_ttl are mutually exclusive (set max_cache_size = 0 to use cache_ttl); one of them must be non-zero (default max_cache_size = 100000).",
+            (
+                "[Validate] max_cache_size and cache_ttl are mutually exclusive (set max_cache_size = 0 to use cache_ttl); one of them must be "
+                "non-zero (default max_cache_size = 100000)."
+            ),
             "[Validate] cache_ttl, when set, must be at least 1m.",
-            "[Validate] rule: action must not be empty (default \"replace\"); values: replace, keep, drop, hashmod, labelmap, labeldrop, labelkeep, lowercase, uppercase, keepequal, dropequal.",
+            (
+                "[Validate] rule: action must not be empty (default \"replace\"); values: replace, keep, drop, hashmod, labelmap, labeldrop, "
+                "labelkeep, lowercase, uppercase, keepequal, dropequal."
+            ),
             "[Validate] rule: hashmod requires modulus != 0 and a valid target_label.",
-            "[Validate] rule: replace, hashmod, lowercase, uppercase, keepequal, dropequal require target_label; replace accepts $-templated target_label, the others need a valid label name.",
+            (
+                "[Validate] rule: replace, hashmod, lowercase, uppercase, keepequal, dropequal require target_label; replace accepts $-templated "
+                "target_label, the others need a valid label name."
+            ),
             "[Validate] rule: lowercase, uppercase, keepequal, dropequal must not change replacement from \"$1\".",
             "[Validate] rule: labelmap replacement must be a valid label-name template.",
-            "[Validate] rule: labeldrop/labelkeep accept only regex (source_labels, target_label, modulus, separator, replacement must stay default).",
-            "[Validate] rule: keepequal/dropequal accept only source_labels and target_label (regex, modulus, separator, replacement must stay default).",
+            (
+                "[Validate] rule: labeldrop/labelkeep accept only regex (source_labels, target_label, modulus, separator, replacement must stay "
+                "default)."
+            ),
+            (
+                "[Validate] rule: keepequal/dropequal accept only source_labels and target_label (regex, modulus, separator, replacement must "
+                "stay default)."
+            ),
             "[normalize] rule.regex is anchored: it is compiled as ^(?s:<regex>)$.",
         ],
         "stability": "generally-available",
@@ -2785,12 +3010,19 @@ COMPONENTS = {
         "kind": "component",
         "rules": [
             "[decode] endpoint blocks are optional and repeatable; endpoint.url is required.",
-            "[Validate] endpoint: at most one auth method among sigv4, azuread, google_iam and the HTTP client auth (basic_auth, authorization, oauth2, bearer_token, bearer_token_file).",
+            (
+                "[Validate] endpoint: at most one auth method among sigv4, azuread, google_iam and the HTTP client auth (basic_auth, "
+                "authorization, oauth2, bearer_token, bearer_token_file)."
+            ),
             "[Validate] endpoint.protobuf_message must be prometheus.WriteRequest or io.prometheus.write.v2.Request.",
             "[stability] protobuf_message = \"io.prometheus.write.v2.Request\" requires --stability.level=experimental ([build]).",
             "[Validate] endpoint.write_relabel_config follows the relabel rule checks listed below.",
             "[Validate] endpoint.sigv4: access_key and secret_key must be set together; external_id requires role_arn.",
-            "[Validate] endpoint.azuread: cloud must be AzurePublic, AzureChina or AzureGovernment; exactly one of managed_identity, workload_identity, oauth, sdk; managed_identity/workload_identity/oauth client_id and workload_identity tenant_id must parse as UUIDs; scope, if set, must match ^[\\w\\s:/.\\-]+$.",
+            (
+                "[Validate] endpoint.azuread: cloud must be AzurePublic, AzureChina or AzureGovernment; exactly one of managed_identity, "
+                "workload_identity, oauth, sdk; managed_identity/workload_identity/oauth client_id and workload_identity tenant_id must parse as "
+                "UUIDs; scope, if set, must match ^[\\w\\s:/.\\-]+$."
+            ),
             "[Validate] wal: truncate_frequency must not be 0; min_keepalive_time must be < max_keepalive_time.",
             "endpoint: [Validate] At most one of basic_auth, authorization, oauth2, bearer_token, bearer_token_file may be set.",
             "endpoint: [normalize] bearer_token / bearer_token_file are rewritten into authorization { type = \"Bearer\" } during validation.",
@@ -2799,16 +3031,37 @@ COMPONENTS = {
             "endpoint: [Validate] no_proxy requires proxy_url.",
             "endpoint: [Validate] http_headers are checked by prometheus/common Headers.Validate (reserved header names are rejected).",
             "endpoint: [Validate] basic_auth: at most one of password and password_file.",
-            "endpoint: [Validate] authorization: at most one of credentials and credentials_file; empty type becomes \"Bearer\"; type \"basic\" (any case) is rejected, use basic_auth.",
-            "endpoint: [Validate] oauth2: client_id and token_url are required; exactly one of client_secret or client_secret_file; same proxy_* rules as the parent client.",
-            "endpoint: [Validate] tls_config: at most one of ca_pem/ca_file, cert_pem/cert_file, key_pem/key_file; a client certificate requires a client key and vice versa.",
-            "endpoint.write_relabel_config: [Validate] action must not be empty (default \"replace\"); values: replace, keep, drop, hashmod, labelmap, labeldrop, labelkeep, lowercase, uppercase, keepequal, dropequal.",
+            (
+                "endpoint: [Validate] authorization: at most one of credentials and credentials_file; empty type becomes \"Bearer\"; type "
+                "\"basic\" (any case) is rejected, use basic_auth."
+            ),
+            (
+                "endpoint: [Validate] oauth2: client_id and token_url are required; exactly one of client_secret or client_secret_file; same "
+                "proxy_* rules as the parent client."
+            ),
+            (
+                "endpoint: [Validate] tls_config: at most one of ca_pem/ca_file, cert_pem/cert_file, key_pem/key_file; a client certificate "
+                "requires a client key and vice versa."
+            ),
+            (
+                "endpoint.write_relabel_config: [Validate] action must not be empty (default \"replace\"); values: replace, keep, drop, hashmod, "
+                "labelmap, labeldrop, labelkeep, lowercase, uppercase, keepequal, dropequal."
+            ),
             "endpoint.write_relabel_config: [Validate] hashmod requires modulus != 0 and a valid target_label.",
-            "endpoint.write_relabel_config: [Validate] replace, hashmod, lowercase, uppercase, keepequal, dropequal require target_label; replace accepts $-templated target_label, the others need a valid label name.",
+            (
+                "endpoint.write_relabel_config: [Validate] replace, hashmod, lowercase, uppercase, keepequal, dropequal require target_label; "
+                "replace accepts $-templated target_label, the others need a valid label name."
+            ),
             "endpoint.write_relabel_config: [Validate] lowercase, uppercase, keepequal, dropequal must not change replacement from \"$1\".",
             "endpoint.write_relabel_config: [Validate] labelmap replacement must be a valid label-name template.",
-            "endpoint.write_relabel_config: [Validate] labeldrop/labelkeep accept only regex (source_labels, target_label, modulus, separator, replacement must stay default).",
-            "endpoint.write_relabel_config: [Validate] keepequal/dropequal accept only source_labels and target_label (regex, modulus, separator, replacement must stay default).",
+            (
+                "endpoint.write_relabel_config: [Validate] labeldrop/labelkeep accept only regex (source_labels, target_label, modulus, "
+                "separator, replacement must stay default)."
+            ),
+            (
+                "endpoint.write_relabel_config: [Validate] keepequal/dropequal accept only source_labels and target_label (regex, modulus, "
+                "separator, replacement must stay default)."
+            ),
             "endpoint.write_relabel_config: [normalize] rule.regex is anchored: it is compiled as ^(?s:<regex>)$.",
         ],
         "stability": "generally-available",
@@ -2897,13 +3150,31 @@ COMPONENTS = {
         "kind": "component",
         "rules": [
             "[decode] targets and forward_to are required.",
-            "[Validate] scrape_timeout must not exceed scrape_interval (defaults 10s and 1m: setting scrape_interval below 10s without lowering scrape_timeout fails).",
-            "[Validate] enable_protobuf_negotiation = true cannot be combined with a non-default scrape_protocols; it switches scrape_protocols to the proto-first list and sets scrape_native_histograms = true.",
-            "[Validate] scrape_native_histograms = true with default scrape_protocols switches them to the proto-first list; with custom scrape_protocols, PrometheusProto must be in the list.",
-            "[Validate] scrape_protocols entries must be unique and each one of PrometheusProto, PrometheusText0.0.4, PrometheusText1.0.0, OpenMetricsText0.0.1, OpenMetricsText1.0.0 (same set for scrape_fallback_protocol when non-empty).",
+            (
+                "[Validate] scrape_timeout must not exceed scrape_interval (defaults 10s and 1m: setting scrape_interval below 10s without "
+                "lowering scrape_timeout fails)."
+            ),
+            (
+                "[Validate] enable_protobuf_negotiation = true cannot be combined with a non-default scrape_protocols; it switches "
+                "scrape_protocols to the proto-first list and sets scrape_native_histograms = true."
+            ),
+            (
+                "[Validate] scrape_native_histograms = true with default scrape_protocols switches them to the proto-first list; with custom "
+                "scrape_protocols, PrometheusProto must be in the list."
+            ),
+            (
+                "[Validate] scrape_protocols entries must be unique and each one of PrometheusProto, PrometheusText0.0.4, PrometheusText1.0.0, "
+                "OpenMetricsText0.0.1, OpenMetricsText1.0.0 (same set for scrape_fallback_protocol when non-empty)."
+            ),
             "[Validate] metric_name_validation_scheme must be legacy or utf8.",
-            "[Validate] metric_name_escaping_scheme must be allow-utf-8, underscores, dots or values; empty becomes underscores (legacy) or allow-utf-8 (utf8); allow-utf-8 requires metric_name_validation_scheme = utf8.",
-            "[stability] honor_metadata = true and enable_type_and_unit_labels = true require --stability.level=experimental ([build] error otherwise).",
+            (
+                "[Validate] metric_name_escaping_scheme must be allow-utf-8, underscores, dots or values; empty becomes underscores (legacy) or "
+                "allow-utf-8 (utf8); allow-utf-8 requires metric_name_validation_scheme = utf8."
+            ),
+            (
+                "[stability] honor_metadata = true and enable_type_and_unit_labels = true require --stability.level=experimental ([build] error "
+                "otherwise)."
+            ),
             "[Validate] At most one of basic_auth, authorization, oauth2, bearer_token, bearer_token_file may be set.",
             "[normalize] bearer_token / bearer_token_file are rewritten into authorization { type = \"Bearer\" } during validation.",
             "[Validate] proxy_connect_header requires proxy_url or proxy_from_environment.",
@@ -2911,9 +3182,18 @@ COMPONENTS = {
             "[Validate] no_proxy requires proxy_url.",
             "[Validate] http_headers are checked by prometheus/common Headers.Validate (reserved header names are rejected).",
             "[Validate] basic_auth: at most one of password and password_file.",
-            "[Validate] authorization: at most one of credentials and credentials_file; empty type becomes \"Bearer\"; type \"basic\" (any case) is rejected, use basic_auth.",
-            "[Validate] oauth2: client_id and token_url are required; exactly one of client_secret or client_secret_file; same proxy_* rules as the parent client.",
-            "[Validate] tls_config: at most one of ca_pem/ca_file, cert_pem/cert_file, key_pem/key_file; a client certificate requires a client key and vice versa.",
+            (
+                "[Validate] authorization: at most one of credentials and credentials_file; empty type becomes \"Bearer\"; type \"basic\" (any "
+                "case) is rejected, use basic_auth."
+            ),
+            (
+                "[Validate] oauth2: client_id and token_url are required; exactly one of client_secret or client_secret_file; same proxy_* rules "
+                "as the parent client."
+            ),
+            (
+                "[Validate] tls_config: at most one of ca_pem/ca_file, cert_pem/cert_file, key_pem/key_file; a client certificate requires a "
+                "client key and vice versa."
+            ),
         ],
         "stability": "generally-available",
     },

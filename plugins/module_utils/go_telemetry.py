@@ -149,8 +149,8 @@ def scan_module(go_mod, other_module_dirs=frozenset()):
         example, symbol = FIXES[code]
         findings.append({"module": module, "go_mod": go_mod, "code": code, "severity": severity, "file": file,
                          "line": line, "message": message,
-                         "recommendation": "%s. Example: %s in %s (%s)." % (recommendation.rstrip("."), symbol, example,
-                                                                               GUIDE),
+                         "recommendation": "%s. Example: %s in %s (%s)." % (
+                             recommendation.rstrip("."), symbol, example, GUIDE),
                          "example": example, "symbol": symbol})
 
     imports = []  # (path, file, line)

@@ -341,6 +341,7 @@ def analyse_otel_collector(project, name, svc, warnings):
         result["pipelines"][pname] = pipe
     return result
 
+
 def analyse_loki(project, name, svc, warnings):
     container, host = _config_file(svc, ["config.file"], ["/etc/loki/local-config.yaml", "/etc/loki/config.yaml"])
     result = {"service": name, "config_container_path": container, "file": host, "schemas": [], "retention_period": None,

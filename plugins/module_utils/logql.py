@@ -332,7 +332,7 @@ class LogQLRewriter(object):
                 changes.append({"label": "service_namespace", "promtail_job": None, "source": None,
                                 "fate": "converted", "new": 'service_namespace="%s"' % self.namespace,
                                 "reason": "a selector needs one non-empty matcher: the project's namespace"})
-            if [(n, o, v) for n, o, v in out["keep"]] == matchers and not out["filters"] and not out["parsers"]:
+            if [tuple(m) for m in out["keep"]] == matchers and not out["filters"] and not out["parsers"]:
                 continue
             edits.append((start, end + 1, "{%s}" % ", ".join("%s%s%s" % (n, o, quote(v)) for n, o, v in out["keep"])))
             if out["filters"] or out["parsers"]:

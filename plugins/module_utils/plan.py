@@ -369,8 +369,8 @@ class Planner(object):
             svc = self.services[grafana["service"]]
             self.finding("P027", "The new Grafana starts with an empty database in volume %s; the legacy "
                          "Grafana's database (%s %s) keeps the dashboards, users and datasources made in its UI, and "
-                         "the new Grafana does not read it." % (out["grafana"]["name"], legacy_data.get("type"),
-                                                                 legacy_data["source"]),
+                         "the new Grafana does not read it." % (
+                             out["grafana"]["name"], legacy_data.get("type"), legacy_data["source"]),
                          svc.get("file"), svc.get("line"), grafana["service"],
                          "Export UI-made dashboards before the migration, or set lgtm_migrate_adopt_grafana_data: true "
                          "to run the new Grafana on the old database (its legacy datasources are then deleted through "
@@ -609,8 +609,8 @@ class Planner(object):
                                  "Alloy lifts trace ids into structured metadata (trace_id), never into labels.")
         self.promtail_labels = []
         if promtail:
-            self.promtail_labels = promtail_config.label_fates(promtail_model(self.legacy), self.log_identities(),
-                                                        self.namespace)
+            self.promtail_labels = promtail_config.label_fates(
+                promtail_model(self.legacy), self.log_identities(), self.namespace)
             for fate in self.promtail_labels:
                 # A constant that only named the Promtail job or the project: queries keep their meaning without it
                 # (the report lists it). Anything else that is dropped changes what a query finds.

@@ -241,7 +241,7 @@ def _tls_block(name, tls, unconverted, env_vars, mounts, file_map):
         elif not isinstance(value, bool):
             value = str(value)
         inner.append(Attribute(alloy_key, value))
-    for extra in sorted(set(tls) - set(k for k, _ in _TLS_KEYS)):
+    for extra in sorted(set(tls) - set(k for k, _alloy_key in _TLS_KEYS)):
         unconverted.append({"job": name, "key": "tls_config.%s" % extra, "reason": "TLS option not converted"})
     return Block("tls_config", body=inner)
 

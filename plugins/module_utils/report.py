@@ -45,7 +45,9 @@ TEXT = {
         "carried": "carried into Alloy", "dropped": "dropped",
         "datasources": "Grafana datasources",
         "ds_map": "Old uid or name -> new uid (dashboards are rewritten accordingly):",
-        "inventory_ds": "Legacy datasources:", "inventory_dash": "Legacy dashboards (carried into observability/grafana/dashboards/project, queries rewritten):",
+        "inventory_ds": "Legacy datasources:",
+        "inventory_dash": "Legacy dashboards (carried into observability/grafana/dashboards/project, queries "
+                          "rewritten):",
         "fates": {"replaced": "replaced by", "dropped": "dropped (no counterpart)", "carried": "carried"},
         "findings": "Findings",
         "no_findings": "No findings.",
@@ -93,7 +95,9 @@ TEXT = {
         "carried": "levado para o Alloy", "dropped": "descartado",
         "datasources": "Datasources do Grafana",
         "ds_map": "uid ou nome antigo -> novo uid (os dashboards são reescritos de acordo):",
-        "inventory_ds": "Datasources antigos:", "inventory_dash": "Dashboards antigos (levados para observability/grafana/dashboards/project, consultas reescritas):",
+        "inventory_ds": "Datasources antigos:",
+        "inventory_dash": "Dashboards antigos (levados para observability/grafana/dashboards/project, consultas "
+                          "reescritas):",
         "fates": {"replaced": "substituído por", "dropped": "descartado (sem equivalente)", "carried": "levado"},
         "findings": "Achados",
         "no_findings": "Nenhum achado.",
@@ -179,14 +183,14 @@ def render_report(plan, language="en"):
         out.append("")
     if plan["legacy_bind_mounts"]:
         out += [t["binds"], ""]
-        out += ["- `%s` (%s)" % (os.path.relpath(b["source"], root) if root and b["source"].startswith(root) else b["source"],
-                                 b["service"]) for b in plan["legacy_bind_mounts"]]
+        out += ["- `%s` (%s)" % (os.path.relpath(b["source"], root) if root and b["source"].startswith(root)
+                                 else b["source"], b["service"]) for b in plan["legacy_bind_mounts"]]
         out.append("")
     if plan.get("promtail_labels"):
         out += ["## " + t["promtail"], "", t["promtail_intro"], ""]
-        out += ["- `%s` (job `%s`, %s): %s -> `%s` (%s)" % (f["label"], f["promtail_job"], f["source"], f["fate"],
-                                                           f.get("new") or "-", f["reason"])
-                for f in plan["promtail_labels"]]
+        out += ["- `%s` (job `%s`, %s): %s -> `%s` (%s)" % (
+            f["label"], f["promtail_job"], f["source"], f["fate"], f.get("new") or "-", f["reason"])
+            for f in plan["promtail_labels"]]
         out.append("")
     out += ["## " + t["scrape"], ""]
     for job in plan["scrape_jobs"]:
@@ -198,9 +202,9 @@ def render_report(plan, language="en"):
     inventory = plan.get("grafana_inventory") or {}
     if inventory.get("datasources"):
         out += ["", t["inventory_ds"], ""]
-        out += ["- `%s` (%s, `%s`): %s%s" % (d["name"], d["type"], d["file"], t["fates"][d["fate"]],
-                                              " `%s`" % d["new"] if d.get("new") else "")
-                for d in inventory["datasources"]]
+        out += ["- `%s` (%s, `%s`): %s%s" % (
+            d["name"], d["type"], d["file"], t["fates"][d["fate"]], " `%s`" % d["new"] if d.get("new") else "")
+            for d in inventory["datasources"]]
     if inventory.get("dashboards"):
         out += ["", t["inventory_dash"], ""]
         out += ["- %s (`%s`): %s" % (_cell(d["title"]), d["file"], t["fates"][d["fate"]])
