@@ -30,7 +30,7 @@ export LGTM_REQUIRE_GOFMT=1
 lgtm_activate
 setup_seconds=$(( $(date +%s) - started ))
 
-steps=${LGTM_TEST_STEPS:-"unit go yamllint ansible-lint docs build collection-list sanity migrate-example demo bad-inputs lifecycle e2e-refuses molecule"}
+steps=${LGTM_TEST_STEPS:-"unit go yamllint ansible-lint docs build collection-list sanity migrate-example demo bad-inputs lifecycle projects e2e-refuses molecule"}
 scenarios=${LGTM_MOLECULE_SCENARIOS:-"default check-first fresh"}
 work="$LGTM_ROOT/.work/test"
 mkdir -p "$work"
@@ -221,6 +221,8 @@ for step in $steps; do
       python -m pytest -q -p no:cacheprovider tests/integration/test_bad_inputs.py ;;
     lifecycle) run_step "secrets, kills at four points, rollback (tests/integration)" \
       python -m pytest -q -p no:cacheprovider tests/integration/test_lifecycle.py ;;
+    projects) run_step "a teammate's clone and two projects on one engine (tests/integration)" \
+      python -m pytest -q -p no:cacheprovider tests/integration/test_clone.py tests/integration/test_two_projects.py ;;
     sanity) run_step "ansible-test sanity (the built collection)" sanity ;;
     e2e-refuses) run_step "molecule/e2e refuses at once without the upstream images" e2e_refuses ;;
     molecule) run_step "molecule test ($scenarios)" molecule_all ;;

@@ -9,7 +9,7 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.lgtm.stack.plugins.module_utils.plan_vars import PlanFormatError
+from ansible_collections.lgtm.stack.plugins.module_utils.plan_vars import PlanFormatError, rebase_plan
 from ansible_collections.lgtm.stack.plugins.module_utils.plan_vars import plan_to_vars as _plan_to_vars
 
 
@@ -23,6 +23,12 @@ def plan_to_vars(plan):
     return {"vars": variables, "requires": requires}
 
 
+def plan_rebase(plan, project_dir):
+    if not isinstance(plan, dict):
+        raise AnsibleFilterError("plan_rebase expects the 'plan' returned by lgtm.stack.migration_plan")
+    return rebase_plan(plan, project_dir)
+
+
 class FilterModule(object):
     def filters(self):
-        return {"plan_to_vars": plan_to_vars}
+        return {"plan_to_vars": plan_to_vars, "plan_rebase": plan_rebase}

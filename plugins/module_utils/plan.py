@@ -18,6 +18,7 @@ import re
 from ansible_collections.lgtm.stack.plugins.module_utils import findings
 from ansible_collections.lgtm.stack.plugins.module_utils import promtail as promtail_config
 from ansible_collections.lgtm.stack.plugins.module_utils import spm
+from ansible_collections.lgtm.stack.plugins.module_utils.redaction import MASK
 
 LEGACY_COMPONENTS = ("jaeger", "prometheus", "otel_collector", "promtail", "grafana_agent")
 STACK_COMPONENTS = ("loki", "grafana", "tempo", "mimir", "alloy")
@@ -471,7 +472,10 @@ class Planner(object):
         grafana = self.legacy.get("grafana") or {}
         known = datasource_map["by_uid_or_name"]
         root = self.legacy.get("project_dir") or ""
-        rel = lambda path: path[len(root):].lstrip("/") if root and (path or "").startswith(root) else path  # noqa: E731
+
+        def rel(path):
+            return path[len(root):].lstrip("/") if root and (path or "").startswith(root) else path
+
         datasources = [{"name": d["name"], "type": d.get("type"), "file": rel(d.get("file")),
                         "fate": "replaced" if known.get(d["name"]) else "dropped",
                         "new": known.get(d["name"])} for d in grafana.get("datasources") or []]
@@ -785,7 +789,6 @@ def _file_references(config, where=""):
 
 
 def _masked_paths(config, where=""):
-    from ansible_collections.lgtm.stack.plugins.module_utils.redaction import MASK
     out = []
     if isinstance(config, dict):
         for key, value in config.items():

@@ -23,6 +23,26 @@ class PlanFormatError(ValueError):
     pass
 
 
+def rebase_plan(plan, project_dir):
+    """The recorded plan of a project that moved (a teammate's clone, another checkout path): every path under the
+    recorded project_dir is rewritten onto project_dir. A plan recorded here comes back unchanged."""
+    old = (plan.get("project_dir") or "").rstrip("/")
+    new = (project_dir or "").rstrip("/")
+    if not old or not new or old == new:
+        return plan
+
+    def move(value):
+        if isinstance(value, dict):
+            return dict((k, move(v)) for k, v in value.items())
+        if isinstance(value, list):
+            return [move(v) for v in value]
+        if isinstance(value, str) and (value == old or value.startswith(old + "/")):
+            return new + value[len(old):]
+        return value
+
+    return move(plan)
+
+
 def upgrade_plan(plan):
     """Bring a recorded plan to the current format, or refuse one this version cannot read.
 

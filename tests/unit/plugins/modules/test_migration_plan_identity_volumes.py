@@ -333,3 +333,17 @@ def test_the_report_lists_every_legacy_dashboard_and_datasource_with_its_fate():
         assert "- `%s` (%s, `" % (ds["name"], ds["type"]) in report
     assert all(d["fate"] == "replaced" for d in plan["grafana_inventory"]["datasources"])
     assert len(plan["grafana_inventory"]["dashboards"]) == 5
+
+
+def test_a_recorded_plan_moves_with_the_project():
+    from ansible_collections.lgtm.stack.plugins.filter.plan_to_vars import plan_rebase
+    plan = json.loads(json.dumps(build_plan(legacy_of("example"))))
+    old = plan["project_dir"]
+    moved = plan_rebase(plan, "/home/ana/src/shop")
+    assert moved["project_dir"] == "/home/ana/src/shop"
+    assert moved["compose_files"] == [f.replace(old, "/home/ana/src/shop") for f in plan["compose_files"]]
+    assert all(p["host_path"].startswith("/home/ana/src/shop/") for p in moved["dashboard_providers"])
+    (mysqld,) = moved["exporters"]["mysqld_exporter"]
+    assert mysqld["my_cnf"]["host_path"].startswith("/home/ana/src/shop/")
+    assert old not in json.dumps(moved)
+    assert plan_rebase(plan, old) == plan
