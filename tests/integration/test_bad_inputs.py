@@ -12,7 +12,7 @@ import textwrap
 
 import pytest
 
-from tests.integration.conftest import run_migrate
+from tests.integration.conftest import run_migrate, snapshot
 
 
 def _edit(path, old, new):
@@ -229,3 +229,29 @@ def test_full_disk(legacy, tmpfs, unchanged):
     project = tmpfs("2m", legacy)
     rc, out = unchanged(project, lambda: run_migrate(project))
     assert rc != 0 and re.search(r"only [0-9.]+ MiB free on its file system; the migration needs 20 MiB", out)
+
+
+def _outside_backups(tree):
+    return dict((k, v) for k, v in tree.items() if not k.startswith(".lgtm-backup"))
+
+
+def test_a_run_that_fails_after_changing_files_puts_them_back(legacy, tmp_path):
+    """Forced failure after the compose files were edited (compose up fails): every file the run changed is put
+    back, nothing it created is left, and the error says so."""
+    real = subprocess.run(["sh", "-c", "command -v docker"], capture_output=True, text=True).stdout.strip()
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    fake = bindir / "docker"
+    fake.write_text("#!/bin/sh\nfor a in \"$@\"; do [ \"$a\" = up ] && { echo 'forced failure: compose up' >&2; "
+                    "exit 1; }; done\nexec %s \"$@\"\n" % real)
+    fake.chmod(0o755)
+    before = snapshot.tree(str(legacy))
+    rc, out = run_migrate(legacy, env={"PATH": "%s:%s" % (bindir, os.environ["PATH"])})
+    assert rc != 0, out[-3000:]
+    assert "forced failure: compose up" in out
+    assert "It put back what this run had changed" in out and "docker-compose.yml" in out
+    after = snapshot.tree(str(legacy))
+    # The first run's backup stays (the originals of the files it edited); everything else is as before.
+    assert _outside_backups(after) == _outside_backups(before), "the project is as it was before the run"
+    assert not (legacy / "observability").exists()
+    assert not (legacy / ".lgtm-backup" / ".undo").exists()
