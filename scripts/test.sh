@@ -30,6 +30,9 @@ export LGTM_REQUIRE_GOFMT=1
 lgtm_activate
 setup_seconds=$(( $(date +%s) - started ))
 
+# The collection's version, from galaxy.yml (the one place it is written).
+collection_version=$(sed -n "s/^version: *//p" galaxy.yml)
+tarball="lgtm-stack-$collection_version.tar.gz"
 steps=${LGTM_TEST_STEPS:-"unit go yamllint ansible-lint docs build collection-list sanity migrate-example demo bad-inputs lifecycle projects e2e-refuses molecule"}
 scenarios=${LGTM_MOLECULE_SCENARIOS:-"default check-first fresh"}
 work="$LGTM_ROOT/.work/test"
@@ -68,8 +71,8 @@ why_ansible() {
 build_collection() {
   rm -rf "$work/dist" && mkdir -p "$work/dist" &&
     ansible-galaxy collection build --force --output-path "$work/dist" . &&
-    test -f "$work/dist/lgtm-stack-0.1.0.tar.gz" &&
-    ! tar -tzf "$work/dist/lgtm-stack-0.1.0.tar.gz" | grep -E '^(tests|molecule|bench|\.ci|collections|scripts)/'
+    test -f "$work/dist/$tarball" &&
+    ! tar -tzf "$work/dist/$tarball" | grep -E '^(tests|molecule|bench|\.ci|collections|scripts)/'
 }
 
 docs_render() {
@@ -98,7 +101,7 @@ docs_render() {
 }
 
 collection_listed() {
-  ansible-galaxy collection list lgtm.stack 2>/dev/null | grep -E '^lgtm\.stack +0\.1\.0'
+  ansible-galaxy collection list lgtm.stack 2>/dev/null | grep -E "^lgtm\.stack +${collection_version//./\\.}"
 }
 
 migrate_example() {
@@ -178,7 +181,7 @@ sanity() {
   # configuration, so nothing is written to the real ~/.ansible and no outside host is contacted for it.
   local root="$work/sanity" home="$work/sanity-home" version
   rm -rf "$root" && mkdir -p "$root/ansible_collections/lgtm/stack" "$home/.ansible/test/cache" "$home/.config/pip" &&
-    tar -xzf "$work/dist/lgtm-stack-0.1.0.tar.gz" -C "$root/ansible_collections/lgtm/stack" || return 1
+    tar -xzf "$work/dist/$tarball" -C "$root/ansible_collections/lgtm/stack" || return 1
   # The pip version ansible-test bootstraps (get_pip_<version>.py), read from ansible-test itself.
   version=$(python -c 'import ansible_test._internal.python_requirements as r, inspect, re
 print(re.search(r"pip=.([0-9.]+).", inspect.getsource(r.get_venv_packages)).group(1).replace(".", "_"))') || return 1
