@@ -76,3 +76,18 @@ def test_scrape_files_are_mounted_where_the_config_reads_them(render_role_templa
     assert ca_file in mounted
     assert A.body_values(comps[("prometheus.remote_write", "mimir")])[0]["external_labels"] == {"cluster": "eu"}
     assert '"shop-api"' in built["alloy"]
+
+
+def test_jaeger_receivers_publish_on_the_host_ports_asked_for(render_role_template):
+    text, _ = render_role_template(
+        "alloy", "compose.yaml.j2", lgtm_project_dir="/srv/p",
+        lgtm_alloy_jaeger_receivers=["thrift_compact", "thrift_http", "grpc"],
+        lgtm_alloy_jaeger_host_ports={"thrift_compact": 16831, "thrift_binary": 6832, "thrift_http": 0,
+                                      "grpc": 24250})
+    ports = yaml.safe_load(text)["services"]["alloy"]["ports"]
+    # A second project on the same host takes other host ports; 0 leaves a receiver on the network only.
+    assert "127.0.0.1:16831:6831/udp" in ports and "127.0.0.1:24250:14250/tcp" in ports
+    assert not [p for p in ports if "14268" in p]
+    text, _ = render_role_template("alloy", "compose.yaml.j2", lgtm_project_dir="/srv/p",
+                                   lgtm_alloy_jaeger_receivers=["thrift_compact"])
+    assert "127.0.0.1:6831:6831/udp" in yaml.safe_load(text)["services"]["alloy"]["ports"]
