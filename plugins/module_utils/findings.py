@@ -143,6 +143,33 @@ PLAN = {
                   'A legacy Grafana setting is not carried on purpose (the role owns it: admin account, paths, '
                   'ports, TLS) - the reason is in the message.',
                   "Set it through the grafana role's variables if you still need it."),
+    'P036': Entry('medium',
+                  'Prometheus sent alerts to an Alertmanager (`alerting.alertmanagers`, or an Alertmanager '
+                  'service): the new stack evaluates no Prometheus rules, so nothing sends alerts there any more.',
+                  "Recreate the alerts in Grafana Alerting (or Mimir's ruler with its Alertmanager) and point them "
+                  'at the same receivers.'),
+    'P037': Entry('medium',
+                  'A component, option or pipeline of the legacy OpenTelemetry Collector has no Alloy conversion: '
+                  'what it did (extension endpoint, connector output, filter, debug output, unused declaration) '
+                  'stops.',
+                  'Read the reason in the inventory; write the matching otelcol.* component in your own Alloy '
+                  'config if you still need it.'),
+    'P038': Entry('info',
+                  'A bind-mounted file or directory of a removed service is read by nothing in the new stack; it '
+                  'stays on disk (and in the backup).',
+                  'Delete it once nobody needs it, or carry its content by hand.'),
+    'P039': Entry('medium',
+                  'A Promtail job read files the new pipeline does not collect (host logs, journal, syslog...): '
+                  'those logs stop reaching Loki.',
+                  'Add a loki.source.file (or the matching Alloy source) in your own Alloy config.'),
+    'P040': Entry('info',
+                  'A constant Promtail label (the job name, the compose project) is not written by the new '
+                  'pipeline; the dashboards step removes its matcher and the queries keep their meaning.',
+                  'Nothing to do; query by service_name and service_namespace.'),
+    'P041': Entry('info',
+                  'A legacy named volume is deleted (lgtm_migrate_remove_legacy_data): its data is gone after the '
+                  'run (the backup does not hold volumes).',
+                  'Nothing to do if that was the intent; otherwise set lgtm_migrate_remove_legacy_data: false.'),
 }
 
 # Go code findings (lgtm.stack.go_telemetry_info). GO005 is low when client_golang metrics exist, else medium.

@@ -9,6 +9,8 @@ __metaclass__ = type
 
 import os
 
+from ansible_collections.lgtm.stack.plugins.module_utils.inventory import render_inventory
+
 TEXT = {
     "en": {
         "title": "Migration report: %s",
@@ -127,6 +129,24 @@ def _where(finding, root):
     return "%s:%s" % (path, finding["line"]) if finding.get("line") else path
 
 
+def _datasources(plan, t):
+    """The datasource map and the legacy Grafana inventory."""
+    out = ["", "## " + t["datasources"], "", t["ds_map"], ""]
+    out += ["- `%s` -> `%s`" % (k, v) for k, v in sorted(plan["datasource_map"]["by_uid_or_name"].items())]
+    out += ["- `${%s}` -> `%s`" % (k, v) for k, v in sorted(plan["datasource_map"]["inputs"].items())]
+    inventory = plan.get("grafana_inventory") or {}
+    if inventory.get("datasources"):
+        out += ["", t["inventory_ds"], ""]
+        out += ["- `%s` (%s, `%s`): %s%s" % (
+            d["name"], d["type"], d["file"], t["fates"][d["fate"]], " `%s`" % d["new"] if d.get("new") else "")
+            for d in inventory["datasources"]]
+    if inventory.get("dashboards"):
+        out += ["", t["inventory_dash"], ""]
+        out += ["- %s (`%s`): %s" % (_cell(d["title"]), d["file"], t["fates"][d["fate"]])
+                for d in inventory["dashboards"]]
+    return out
+
+
 def render_report(plan, language="en"):
     if language not in TEXT:
         raise ValueError("report language must be one of %s, not %r" % (", ".join(sorted(TEXT)), language))
@@ -196,19 +216,7 @@ def render_report(plan, language="en"):
     for job in plan["scrape_jobs"]:
         out.append("- `%s`: %s (%s)" % (job["job_name"], t["carried"] if job["action"] == "carry" else t["dropped"],
                                         job["reason"]))
-    out += ["", "## " + t["datasources"], "", t["ds_map"], ""]
-    out += ["- `%s` -> `%s`" % (k, v) for k, v in sorted(plan["datasource_map"]["by_uid_or_name"].items())]
-    out += ["- `${%s}` -> `%s`" % (k, v) for k, v in sorted(plan["datasource_map"]["inputs"].items())]
-    inventory = plan.get("grafana_inventory") or {}
-    if inventory.get("datasources"):
-        out += ["", t["inventory_ds"], ""]
-        out += ["- `%s` (%s, `%s`): %s%s" % (
-            d["name"], d["type"], d["file"], t["fates"][d["fate"]], " `%s`" % d["new"] if d.get("new") else "")
-            for d in inventory["datasources"]]
-    if inventory.get("dashboards"):
-        out += ["", t["inventory_dash"], ""]
-        out += ["- %s (`%s`): %s" % (_cell(d["title"]), d["file"], t["fates"][d["fate"]])
-                for d in inventory["dashboards"]]
+    out += _datasources(plan, t)
     out += ["", "## " + t["findings"], ""]
     if not plan["findings"]:
         out.append(t["no_findings"])
@@ -219,6 +227,8 @@ def render_report(plan, language="en"):
             out.append("| %s | %s | %s | %s | %s |" % (SEVERITY_NAMES[language][f["severity"]], f["code"],
                                                        _cell(_where(f, root)), _cell(f["message"]),
                                                        _cell(f.get("recommendation"))))
+    if plan.get("inventory"):
+        out += ["", render_inventory(plan["inventory"], language).rstrip("\n")]
     out += ["", "## " + t["next"], ""]
     out += ["%d. %s" % (i, item) for i, item in enumerate(t["next_items"], 1)]
     return "\n".join(out) + "\n"

@@ -120,6 +120,14 @@ plan:
     format:
       description: Version of the plan's shape; a re-run refuses a recorded plan of another format.
       type: int
+    inventory:
+      description:
+        - Every legacy artifact (service, volume, bind mount, scrape job, rule group, alerting, datasource, derived
+          field, dashboard, panel query, collector component and pipeline, Promtail job and label, Grafana setting)
+          with C(kind), C(name), C(where), C(fate) (carried, converted, replaced or dropped), C(detail) and the
+          C(finding) code that says what stops working. The report shows it as a table per kind.
+      type: list
+      elements: dict
     service_identities:
       description:
         - Per compose application, the identity its signals carry - C(service_name) (from C(OTEL_SERVICE_NAME) or

@@ -1,0 +1,162 @@
+# -*- coding: utf-8 -*-
+# Copyright: lgtm.stack developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Planner concern: Prometheus scrape jobs carried into Alloy or dropped, the files and secrets they read."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.lgtm.stack.plugins.module_utils import spm
+from ansible_collections.lgtm.stack.plugins.module_utils.plan_common import EXPORTER_COMPONENTS, EXPORTER_PORTS
+from ansible_collections.lgtm.stack.plugins.module_utils.redaction import MASK
+
+_SELF_TARGETS = ("localhost:9090", "127.0.0.1:9090")
+_FILE_KEYS = ("password_file", "credentials_file", "bearer_token_file", "ca_file", "cert_file", "key_file",
+              "client_secret_file")
+
+
+def plan_scrape_jobs(ctx, removed):
+    """(jobs with their action, exporter target map, whether carried jobs scrape the Docker host); sets
+    ctx.scrape_files."""
+    prometheus = ctx.legacy.get("prometheus") or {}
+    removed_by_name = dict((r["service"], r["component"]) for r in removed)
+    target_map = _exporter_target_map(ctx)
+    removed_names = _removed_names(ctx, removed)
+    jobs = []
+    for job in prometheus.get("scrape_configs") or []:
+        jobs.append(_job_plan(ctx, prometheus, job, removed_names, removed_by_name, target_map))
+    host_targets = any(t.split(":")[0] in ("host.docker.internal", "172.17.0.1")
+                       for j in jobs if j["action"] == "carry"
+                       for s in j["config"].get("static_configs") or [] for t in s.get("targets") or [])
+    _scrape_secrets_and_files(ctx, prometheus, [j for j in jobs if j["action"] == "carry"])
+    for rule in prometheus.get("rule_files") or []:
+        ctx.finding("P015", "Prometheus rule file %s (%d rules%s) is not evaluated by the new stack."
+                    % (rule["container_path"], rule.get("rules", 0),
+                       ": alerts " + ", ".join(rule["alerts"]) if rule.get("alerts") else ""),
+                    rule.get("host_path") or prometheus.get("file"), None, None,
+                    "Load the rules into Mimir's ruler or recreate the alerts in Grafana Alerting.")
+    return jobs, target_map, host_targets
+
+
+def _exporter_target_map(ctx):
+    """legacy exporter target -> the new exporter service's target."""
+    target_map = {}
+    for exporter in (ctx.legacy.get("exporters") or {}).values():
+        for entry in exporter:
+            component = ctx.services[entry["service"]]["component"]
+            for port in [EXPORTER_PORTS[component]]:
+                target_map["%s:%d" % (entry["service"], port)] = "%s:%d" % (ctx.names[component], port)
+    return target_map
+
+
+def _removed_names(ctx, removed):
+    """Every name a removed (non-exporter) service answers to: service, container_name, network aliases."""
+    removed_names = {}
+    for removal in removed:
+        if removal["component"] in EXPORTER_COMPONENTS:
+            continue
+        svc = ctx.services.get(removal["service"]) or {}
+        for name in [removal["service"], svc.get("container_name")] + list(svc.get("network_aliases") or []):
+            if name:
+                removed_names[name] = removal["component"]
+    return removed_names
+
+
+def _job_plan(ctx, prometheus, job, removed_names, removed_by_name, target_map):
+    """One job's fate: dropped (P002) when it scraped only removed services, carried otherwise."""
+    fate = spm.scrape_job_fate(job, removed_names, {"tempo": {}})
+    if fate:
+        ctx.finding("P002", "Scrape job '%s' scraped %s, which the migration removes; its series "
+                    "(job=\"%s\") stop." % (job["job_name"], ", ".join(sorted(set(
+                        t.rsplit(":", 1)[0] for s in job.get("static_configs") or []
+                        for t in s.get("targets") or []))), job["job_name"]),
+                    prometheus.get("file"), job.get("line"), None,
+                    fate.get("replacement") or "Alloy, Tempo, Loki and Mimir report their own health on "
+                                               "the stack dashboard.")
+        return {"job_name": job["job_name"], "action": "drop", "line": job.get("line"), "reason": fate["reason"]}
+    statics = [str(t) for s in job.get("static_configs") or [] for t in s.get("targets") or []]
+    hosts = set(t.split(":")[0] for t in statics)
+    dropped_by = [removed_by_name[h] for h in hosts if h in removed_by_name
+                  and removed_by_name[h] not in EXPORTER_COMPONENTS]
+    if statics and (set(statics) <= set(_SELF_TARGETS) or (dropped_by and len(dropped_by) == len(hosts))):
+        component = "prometheus" if set(statics) <= set(_SELF_TARGETS) else dropped_by[0]
+        ctx.finding("P002", "Scrape job '%s' scraped the legacy %s; its series (job=\"%s\") stop."
+                    % (job["job_name"], component, job["job_name"]), prometheus.get("file"), job.get("line"),
+                    None, "Alloy, Tempo, Loki and Mimir report their own health on the stack dashboard.")
+        return {"job_name": job["job_name"], "action": "drop", "line": job.get("line"),
+                "reason": "it scraped %s, which the migration removes" % component}
+    carried = dict((k, v) for k, v in job.items() if k not in ("line", "file_sd_files"))
+    for static in carried.get("static_configs") or []:
+        static["targets"] = [target_map.get(str(t), str(t)) for t in static.get("targets") or []]
+    return {"job_name": job["job_name"], "action": "carry", "line": job.get("line"), "config": carried,
+            "reason": "job name kept, so dashboards keep their job label"}
+
+
+def _scrape_secrets_and_files(ctx, prometheus, carried):
+    """Files the carried jobs read (paths inside the old Prometheus container) become read-only mounts of
+    Alloy; a password written in prometheus.yml itself is a finding (Alloy reads it from an env file)."""
+    svc = ctx.services.get(prometheus.get("service")) or {}
+    binds = [v for v in svc.get("volumes") or [] if v.get("type") == "bind" and v.get("source")]
+    files = []
+    for job in carried:
+        for key, path in _file_references(job["config"]):
+            bind = _containing_bind(binds, path)
+            if bind is None:
+                ctx.finding("P031", "Scrape job '%s' reads %s (%s) inside the old Prometheus container, from no "
+                            "mount of the project: Alloy cannot read it." % (job["job_name"], path, key),
+                            prometheus.get("file"), job.get("line"), prometheus.get("service"),
+                            "Mount the file into the Prometheus service first, or set lgtm_alloy_scrape_files.")
+                continue
+            entry = {"host_path": bind["source"], "container_path": bind["target"]}
+            if entry not in files:
+                files.append(entry)
+        for path in _masked_paths(job["config"]):
+            ctx.finding("P030", "Scrape job '%s' has a secret written in prometheus.yml (%s); Alloy reads it "
+                        "from the environment, and the migration does not copy it." % (job["job_name"], path),
+                        prometheus.get("file"), job.get("line"), None,
+                        "Move it to a password_file / credentials_file next to prometheus.yml (mounted into Alloy "
+                        "read-only), or give it in lgtm_alloy_scrape_secrets from Ansible Vault.")
+    ctx.scrape_files = files
+
+
+def _file_references(config, where=""):
+    """(key, path) of every file a scrape config reads: auth and TLS files, file_sd files (their directory)."""
+    out = []
+    if isinstance(config, dict):
+        for key, value in config.items():
+            if key in _FILE_KEYS and isinstance(value, str) and value:
+                out.append((where + key, value))
+            elif key == "file_sd_configs":
+                for sd in value or []:
+                    for pattern in (sd or {}).get("files") or []:
+                        out.append((where + "file_sd_configs.files", str(pattern).rsplit("/", 1)[0] or "/"))
+            else:
+                out += _file_references(value, where + key + ".")
+    elif isinstance(config, list):
+        for item in config:
+            out += _file_references(item, where)
+    return out
+
+
+def _masked_paths(config, where=""):
+    out = []
+    if isinstance(config, dict):
+        for key, value in config.items():
+            if value == MASK:
+                out.append(where + key)
+            else:
+                out += _masked_paths(value, where + key + ".")
+    elif isinstance(config, list):
+        for item in config:
+            out += _masked_paths(item, where)
+    return out
+
+
+def _containing_bind(binds, path):
+    """The bind mount (deepest first) whose target holds a container path."""
+    for bind in sorted(binds, key=lambda b: len(b.get("target") or ""), reverse=True):
+        target = (bind.get("target") or "").rstrip("/")
+        if path == target or path.startswith(target + "/"):
+            return bind
+    return None
