@@ -119,7 +119,7 @@ def _end_state(target):
                                                                    "observability/MIGRATION_REPORT.json"))
     report = json.loads((target / "observability/MIGRATION_REPORT.json").read_text().replace(str(target), "<project>"))
     report.pop("backup")
-    backups = [d for d in sorted(os.listdir(str(target / ".lgtm-backup")))]
+    backups = [d for d in sorted(os.listdir(str(target / ".lgtm-backup"))) if not d.startswith(".")]
     backup = dict((k.split("/", 2)[2], v) for k, v in tree.items()
                   if k.startswith(".lgtm-backup/") and k.count("/") >= 2)
     volumes = sorted(v[len(PROJECT) + 1:] for v in _sh("docker", "volume", "ls", "--format", "{{.Name}}").split()
@@ -172,7 +172,8 @@ def test_secrets_stay_secret_and_rollback_restores_every_byte(project):
 def _run_documented_commands(target, varsfile):
     """tests/docs_commands.yml's `lifecycle` commands, in order, as the docs spell them (placeholders filled in,
     the test's stand-in images and variables added to ansible-playbook with -e @vars.json)."""
-    backups = sorted(os.listdir(str(target / ".lgtm-backup")))
+    # Backups are the timestamped directories (.gitignore keeps them out of git; .undo lives only during a run).
+    backups = sorted(d for d in os.listdir(str(target / ".lgtm-backup")) if not d.startswith("."))
     assert len(backups) == 1, backups
     base_image = json.loads((ROOT / "tests/harness/images.json").read_text())["base"]["local"]
     docs_vars = target.parent / "docs-vars.json"
