@@ -351,7 +351,7 @@ class _CollectorAccounting(_Base):
         if section == "connectors":
             return "dropped", ("connector %r is not converted; span metrics come from Tempo's metrics generator"
                                % kind), "P037"
-        problems = [p for p in unconverted.get(comp) or []]
+        problems = list(unconverted.get(comp) or [])
         whole = [p for p in problems if p.get("key") is None]
         if section == "receivers":
             if kind == "otlp":
