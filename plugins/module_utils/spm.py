@@ -360,8 +360,8 @@ def _rewrite_matchers(tokens, start, end, unit, replace, changes):
     return problems
 
 
-def _enclosing_call(tokens, i, name):
-    """(start, end) token indices of the innermost call around token i (of the function `name` if given)."""
+def _open_parens_before(tokens, i):
+    """Token indices of the parentheses still open at token i, innermost first."""
     depth = 0
     for k in range(i - 1, -1, -1):
         if tokens[k].kind == "rparen":
@@ -369,13 +369,19 @@ def _enclosing_call(tokens, i, name):
         elif tokens[k].kind == "lparen":
             if depth:
                 depth -= 1
-                continue
-            start = _call_start(tokens, k)
-            if start is None:
-                continue
-            fname = tokens[start].text.lower()
-            if name is None or fname == name:
-                return start, _call_end(tokens, k, fname)
+            else:
+                yield k
+
+
+def _enclosing_call(tokens, i, name):
+    """(start, end) token indices of the innermost call around token i (of the function `name` if given)."""
+    for k in _open_parens_before(tokens, i):
+        start = _call_start(tokens, k)
+        if start is None:
+            continue
+        fname = tokens[start].text.lower()
+        if name is None or fname == name:
+            return start, _call_end(tokens, k, fname)
     return None
 
 
@@ -424,17 +430,7 @@ def _climb(tokens, span):
     start, end = span
     while True:
         # the call around span, if span is its whole (only) argument
-        found = None
-        depth = 0
-        for k in range(start - 1, -1, -1):
-            if tokens[k].kind == "rparen":
-                depth += 1
-            elif tokens[k].kind == "lparen":
-                if depth:
-                    depth -= 1
-                    continue
-                found = k
-                break
+        found = next(_open_parens_before(tokens, start), None)
         if found is None or _next(tokens, found) != start:
             return start, end
         close = _match_paren(tokens, found)
