@@ -189,17 +189,7 @@ class Rewriter(object):
 
     def _rewrite_logql(self, node, key, where, report):
         """Rewrite node[key] (LogQL) onto the new labels; False when it was left as it was."""
-        before = node[key]
-        after, changes, problems = self.logql.rewrite(before)
-        if after is None:
-            report["log_unconverted"].append({"where": where, "query": before, "reasons": problems,
-                                              "changes": changes})
-            return False
-        if after != before or problems:
-            report["log_queries"].append({"where": where, "before": before, "after": after, "changes": changes,
-                                          "problems": problems})
-        node[key] = after
-        return True
+        return _apply_log_rewrite(node, key, where, report, self.logql.rewrite(node[key]))
 
     def _rewrite_promql(self, node, key, where, report):
         """Rewrite node[key] when it queries Jaeger SPM metrics; the panel note to add (None: nothing to say)."""
@@ -253,15 +243,7 @@ class Rewriter(object):
                 item["definition"] = after
 
     def _rewrite_label_values(self, node, key, where, report):
-        before = node[key]
-        after, changes, problems = self.logql.rewrite_variable_query(before)
-        if after is None:
-            report["log_unconverted"].append({"where": where, "query": before, "reasons": problems,
-                                              "changes": changes})
-        elif after != before or problems:
-            report["log_queries"].append({"where": where, "before": before, "after": after, "changes": changes,
-                                          "problems": problems})
-            node[key] = after
+        _apply_log_rewrite(node, key, where, report, self.logql.rewrite_variable_query(node[key]))
 
     def _convert_jaeger(self, panel, target, title, report):
         query, reason = jaeger_to_traceql(target)
@@ -285,6 +267,21 @@ class Rewriter(object):
             target["tableType"] = "traces"
             target["limit"] = int(limit) if str(limit or "").isdigit() else 20
         report["traces_converted"].append({"panel": where, "query": query})
+
+
+def _apply_log_rewrite(node, key, where, report, result):
+    """Apply a LogQL rewrite result (after, changes, problems) to node[key] and report it; False when the query
+    could not keep its meaning and was left as it was."""
+    before = node[key]
+    after, changes, problems = result
+    if after is None:
+        report["log_unconverted"].append({"where": where, "query": before, "reasons": problems, "changes": changes})
+        return False
+    if after != before or problems:
+        report["log_queries"].append({"where": where, "before": before, "after": after, "changes": changes,
+                                      "problems": problems})
+    node[key] = after
+    return True
 
 
 def load_dashboard(path):
