@@ -224,8 +224,9 @@ for step in $steps; do
       python -m pytest -q -p no:cacheprovider tests/integration/test_bad_inputs.py ;;
     lifecycle) run_step "secrets, kills at four points, rollback (tests/integration)" \
       python -m pytest -q -p no:cacheprovider tests/integration/test_lifecycle.py ;;
-    projects) run_step "a teammate's clone and two projects on one engine (tests/integration)" \
-      python -m pytest -q -p no:cacheprovider tests/integration/test_clone.py tests/integration/test_two_projects.py ;;
+    projects) run_step "a teammate's clone, two projects on one engine, remote backends (tests/integration)" \
+      python -m pytest -q -p no:cacheprovider tests/integration/test_clone.py tests/integration/test_two_projects.py \
+        tests/integration/test_remote_backend.py ;;
     sanity) run_step "ansible-test sanity (the built collection)" sanity ;;
     e2e-refuses) run_step "molecule/e2e refuses at once without the upstream images" e2e_refuses ;;
     molecule) run_step "molecule test ($scenarios)" molecule_all ;;

@@ -11,13 +11,15 @@ Signals and their way:
   Docker container logs of the project (minus excluded services) -> loki.process (trace/span ids lifted from JSON
     lines into structured metadata, never labels) -> loki.write, labelled with DOCKER_LOG_LABELS
   prometheus.scrape: the stack itself, Alloy, the exporters, and every carried-over legacy job (job names kept).
+With remote backends (spec["remote"], alloy_remote.py) the same pipeline ends at the remote Tempo, Loki and Mimir,
+with their tenant, auth (secrets from mounted files) and TLS.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.lgtm.stack.plugins.module_utils import otelcol_convert, prometheus_convert
+from ansible_collections.lgtm.stack.plugins.module_utils import alloy_remote, otelcol_convert, prometheus_convert
 from ansible_collections.lgtm.stack.plugins.module_utils.alloy import AlloyError, Attribute, Block, Expr, render, validate_all
 
 REMOTE_WRITE = "prometheus.remote_write.mimir.receiver"
@@ -39,6 +41,14 @@ TARGETS = {"traces": "otelcol.exporter.otlp.tempo.input", "metrics": "otelcol.ex
            "logs": "otelcol.exporter.otlphttp.loki.input"}
 
 
+def targets(spec):
+    """The exporter input of each signal (remote traces over OTLP/HTTP use otelcol.exporter.otlphttp)."""
+    remote = spec.get("remote") or {}
+    if (remote.get("traces") or {}).get("protocol") == "http":
+        return dict(TARGETS, traces="otelcol.exporter.otlphttp.tempo.input")
+    return dict(TARGETS)
+
+
 def _output(inputs):
     return Block("output", body=[Attribute(signal, [Expr(i) for i in inputs[signal]])
                                  for signal in ("metrics", "logs", "traces") if inputs.get(signal)])
@@ -54,7 +64,7 @@ def build(spec):
     collector = spec.get("otelcol")
     collector_text = ""
     if collector:
-        converted = otelcol_convert.convert(collector, targets=TARGETS, label_prefix="legacy")
+        converted = otelcol_convert.convert(collector, targets=targets(spec), label_prefix="legacy")
         collector_text = converted["alloy"]
         unconverted += [dict(u, source="otel_collector") for u in converted["unconverted"]]
         pipeline_start = dict((s, converted["otlp_inputs"].get(s) or pipeline_start[s]) for s in pipeline_start)
@@ -82,17 +92,8 @@ def build(spec):
             Attribute("spike_limit_percentage", 20),
             _output({s: ["otelcol.processor.batch.default.input"] for s in ("metrics", "logs", "traces")}),
         ]),
-        Block("otelcol.processor.batch", "default", [_output(dict((s, [TARGETS[s]]) for s in TARGETS))]),
-        Block("otelcol.exporter.otlp", "tempo", [Block("client", body=[
-            Attribute("endpoint", spec["tempo_endpoint"]), Block("tls", body={"insecure": True})])]),
-        Block("otelcol.exporter.otlphttp", "loki", [Block("client", body={"endpoint": spec["loki_otlp_endpoint"]})],
-              comment="Loki's native OTLP endpoint: resource attributes become labels or structured metadata."),
-        Block("otelcol.exporter.prometheus", "mimir", body={"forward_to": [Expr(REMOTE_WRITE)]},
-              comment="job = <service.namespace>/<service.name>, instance = service.instance.id."),
-        Block("prometheus.remote_write", "mimir", _remote_write_body(spec),
-              comment="external_labels: the legacy Prometheus' global.external_labels, on every series sent."
-              if spec.get("external_labels") else None),
-    ]
+        Block("otelcol.processor.batch", "default", [_output(dict((s, [t]) for s, t in targets(spec).items()))]),
+    ] + _exporters(spec)
 
     if spec.get("docker_logs", True):
         blocks += _docker_logs(spec)
@@ -126,6 +127,23 @@ def build(spec):
                   "jobs": [j["job_name"] for j in prom["jobs"]]}
 
 
+def _exporters(spec):
+    """Where the batched signals leave Alloy: the stack's Tempo, Loki and Mimir, or the remote ones."""
+    blocks = alloy_remote.exporters(spec["remote"]) if spec.get("remote") else [
+        Block("otelcol.exporter.otlp", "tempo", [Block("client", body=[
+            Attribute("endpoint", spec["tempo_endpoint"]), Block("tls", body={"insecure": True})])]),
+        Block("otelcol.exporter.otlphttp", "loki", [Block("client", body={"endpoint": spec["loki_otlp_endpoint"]})],
+              comment="Loki's native OTLP endpoint: resource attributes become labels or structured metadata."),
+    ]
+    return blocks + [
+        Block("otelcol.exporter.prometheus", "mimir", body={"forward_to": [Expr(REMOTE_WRITE)]},
+              comment="job = <service.namespace>/<service.name>, instance = service.instance.id."),
+        Block("prometheus.remote_write", "mimir", _remote_write_body(spec),
+              comment="external_labels: the legacy Prometheus' global.external_labels, on every series sent."
+              if spec.get("external_labels") else None),
+    ]
+
+
 def file_map(scrape_files):
     """{path in the old Prometheus container: path in Alloy} for lgtm_alloy_scrape_files entries."""
     mapping = {}
@@ -151,8 +169,14 @@ def _remote_write_body(spec):
     labels = spec.get("external_labels") or {}
     if labels:
         body.append(Attribute("external_labels", dict((str(k), str(v)) for k, v in labels.items())))
-    body.append(Block("endpoint", body={"url": spec["mimir_push_url"], "send_exemplars": True,
-                                        "send_native_histograms": True}))
+    endpoint = {"url": spec["mimir_push_url"], "send_exemplars": True, "send_native_histograms": True}
+    if spec.get("remote"):
+        metrics = spec["remote"]["metrics"]
+        endpoint["url"] = metrics["push_url"]
+        body.append(Block("endpoint", body=[Attribute(k, v) for k, v in endpoint.items()]
+                          + alloy_remote.http_client(metrics, "X-Scope-OrgID")))
+    else:
+        body.append(Block("endpoint", body=endpoint))
     return body
 
 
@@ -225,5 +249,7 @@ def _docker_logs(spec):
             Block("stage.structured_metadata", body={"values": {"trace_id": "trace_id", "span_id": "span_id"}}),
             Attribute("forward_to", [Expr("loki.write.loki.receiver")]),
         ], comment="Trace and span ids from JSON lines go to structured metadata, never to labels."),
-        Block("loki.write", "loki", [Block("endpoint", body={"url": spec["loki_push_url"]})]),
+        Block("loki.write", "loki", [Block("endpoint", body=[Attribute("url", spec["remote"]["logs"]["push_url"])]
+                                           + alloy_remote.http_client(spec["remote"]["logs"], "tenant_id"))]
+              if spec.get("remote") else [Block("endpoint", body={"url": spec["loki_push_url"]})]),
     ]

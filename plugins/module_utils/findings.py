@@ -170,6 +170,12 @@ PLAN = {
                   'A legacy named volume is deleted (lgtm_migrate_remove_legacy_data): its data is gone after the '
                   'run (the backup does not hold volumes).',
                   'Nothing to do if that was the intent; otherwise set lgtm_migrate_remove_legacy_data: false.'),
+    'P042': Entry('info',
+                  'Remote backends (lgtm_backend: remote): traces, logs and metrics go to the Tempo, Loki and Mimir '
+                  'named in lgtm_remote; none of them runs or stores data on this host. The legacy stack\'s data '
+                  '(Jaeger, Prometheus, Loki volumes) stays behind in its volumes and is not copied to the remote.',
+                  'Keep the legacy volumes while you still need their history (see docs/remote_backends.md for '
+                  'moving it); Grafana here reads the remote datasources.'),
 }
 
 # Go code findings (lgtm.stack.go_telemetry_info). GO005 is low when client_golang metrics exist, else medium.

@@ -48,7 +48,7 @@ class Planner(object):
 
     def __init__(self, legacy, go_findings=None, service_names=None, ports=None, bind_address="127.0.0.1",
                  service_namespace=None, environment="dev", network=None, remove_legacy_data=False,
-                 occupied_ports=None, adopt_grafana_data=False):
+                 occupied_ports=None, adopt_grafana_data=False, backend=None):
         self.legacy = legacy
         self.go_findings = go_findings or []
         self.names = dict(DEFAULT_SERVICE_NAMES, **(service_names or {}))
@@ -68,6 +68,12 @@ class Planner(object):
         self.identities = {}
         self.scrape_files = []
         self.promtail_labels = []
+        # local: the stack runs Tempo, Loki and Mimir here; remote: Alloy ships to backends elsewhere
+        # (backend["endpoints"], URLs only, no secrets), and only Alloy (and Grafana) run here.
+        self.backend = dict({"mode": "local", "endpoints": {}, "grafana": True}, **(backend or {}))
+        self.deployed = tuple(c for c in ("alloy", "tempo", "loki", "mimir", "grafana")
+                              if self.backend["mode"] == "local" or c == "alloy"
+                              or (c == "grafana" and self.backend["grafana"]))
 
     def finding(self, code, message, file=None, line=None, service=None, recommendation=None, severity=None):
         """Record a finding; its severity is the registry's (findings.py) unless given (Go findings)."""
@@ -117,6 +123,9 @@ class Planner(object):
         rewire, jaeger_protocols = self.plan_rewire(remove)
         ports = self.plan_ports(remove)
         stack_volumes, adopted = self.plan_stack_volumes(remove)
+        stack_volumes = dict((c, v) for c, v in stack_volumes.items() if c in self.deployed)
+        if self.backend["mode"] == "remote":
+            plan_findings.remote_backend_finding(self, remove)
         volumes, binds = self.plan_volumes(remove, adopted, stack_volumes)
         retention, prefixes = self.plan_config_findings()
         scrape_jobs, target_map, host_targets = self.plan_scrape_jobs(remove)
@@ -135,6 +144,7 @@ class Planner(object):
             "environment": self.environment,
             "network": self.network,
             "bind_address": self.bind,
+            "backend": self.backend,
             "remove_services": remove,
             "keep_services": keep,
             "add_services": add,

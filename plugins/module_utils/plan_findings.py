@@ -86,3 +86,14 @@ def _exporter_credential_findings(ctx):
                             ref.get("kept_in") or svc.get("file"), None, entry["service"],
                             "Keep %s defined wherever you run docker compose (a fresh clone needs it too)."
                             % ref["variable"])
+
+
+def remote_backend_finding(ctx, removed):
+    """P042: with remote backends nothing is stored here; name the legacy stores whose data stays behind."""
+    endpoints = ctx.backend.get("endpoints") or {}
+    where = ", ".join("%s -> %s" % (signal, (endpoints.get(signal) or {}).get("push") or "?")
+                      for signal in ("traces", "logs", "metrics"))
+    stores = sorted(r["service"] for r in removed
+                    if r["component"] in ("jaeger", "prometheus", "loki", "tempo", "mimir", "grafana_agent"))
+    ctx.finding("P042", "Signals ship to remote backends (%s). Legacy stores whose data stays on this host: %s."
+                % (where, ", ".join(stores) or "none"))

@@ -21,7 +21,7 @@ def plan_ports(ctx, removed):
     claimed = [
         {"service": ctx.names[component], "port": str(ctx.ports[key]), "what": what,
          "variable": "lgtm_%s_host_port" % key}
-        for key, component, what in _CLAIMS]
+        for key, component, what in _CLAIMS if component in ctx.deployed]
     for entry in claimed:
         entry["host_ip"] = ctx.bind
         entry["protocol"] = "tcp"

@@ -46,7 +46,7 @@ def _rename_clashes(ctx, kept):
 
 
 def _services_to_add(ctx):
-    add = [{"service": ctx.names[c], "component": c} for c in ("alloy", "tempo", "loki", "mimir", "grafana")]
+    add = [{"service": ctx.names[c], "component": c} for c in ctx.deployed]
     components = ctx.legacy.get("components") or {}
     for exporter in EXPORTER_COMPONENTS:
         if components.get(exporter):

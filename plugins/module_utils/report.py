@@ -22,6 +22,11 @@ TEXT = {
         "removed": "Removed",
         "kept": "Kept (untouched except the rewiring below)",
         "added": "Added by the stack",
+        "backends": "Backends",
+        "backends_local": "Tempo, Loki and Mimir run in this project's stack and keep their data in its volumes.",
+        "backends_remote": "Remote (`lgtm_backend: remote`): Alloy ships every signal to the backends below; "
+                           "Tempo, Loki and Mimir do not run here and nothing is stored on this host.",
+        "backend_row": "| signal | backend | push | query | tenant | auth |",
         "service": "service", "component": "component", "reason": "why",
         "rewire": "Rewiring of applications",
         "no_rewire": "No application needs rewiring.",
@@ -71,6 +76,11 @@ TEXT = {
         "removed": "Removidos",
         "kept": "Mantidos (intocados, exceto pela religação abaixo)",
         "added": "Adicionados pela stack",
+        "backends": "Backends",
+        "backends_local": "Tempo, Loki e Mimir rodam na stack deste projeto e guardam os dados nos volumes dela.",
+        "backends_remote": "Remotos (`lgtm_backend: remote`): o Alloy envia cada sinal aos backends abaixo; Tempo, "
+                           "Loki e Mimir não rodam aqui e nada fica guardado neste host.",
+        "backend_row": "| sinal | backend | envio | consulta | tenant | auth |",
         "service": "serviço", "component": "componente", "reason": "motivo",
         "rewire": "Religação das aplicações",
         "no_rewire": "Nenhuma aplicação precisa ser religada.",
@@ -147,6 +157,19 @@ def _datasources(plan, t):
     return out
 
 
+def _backends(plan, t):
+    backend = plan.get("backend") or {"mode": "local"}
+    if backend.get("mode") != "remote":
+        return ["", "## " + t["backends"], "", t["backends_local"]]
+    out = ["", "## " + t["backends"], "", t["backends_remote"], "", t["backend_row"], "|---|---|---|---|---|---|"]
+    for signal in ("traces", "logs", "metrics"):
+        e = (backend.get("endpoints") or {}).get(signal) or {}
+        out.append("| %s | %s | %s | %s | %s | %s |" % (signal, e.get("backend", ""), _cell(e.get("push", "")),
+                                                        _cell(e.get("query", "")), _cell(e.get("tenant") or "-"),
+                                                        e.get("auth", "")))
+    return out
+
+
 def render_report(plan, language="en"):
     if language not in TEXT:
         raise ValueError("report language must be one of %s, not %r" % (", ".join(sorted(TEXT)), language))
@@ -160,6 +183,7 @@ def render_report(plan, language="en"):
     out += ["", "### " + t["kept"], "", ", ".join("`%s`" % s for s in plan["keep_services"]) or t["none"], "",
             "### " + t["added"], ""]
     out += ["- `%s` (%s)" % (a["service"], a["component"]) for a in plan["add_services"]]
+    out += _backends(plan, t)
     out += ["", "## " + t["rewire"], ""]
     if not plan["rewire"]:
         out.append(t["no_rewire"])

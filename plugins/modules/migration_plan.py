@@ -83,6 +83,14 @@ options:
     type: str
     choices: [en, pt_BR]
     default: en
+  backend:
+    description:
+      - Where the signals are stored. C(mode) V(local) (default) deploys Tempo, Loki and Mimir here; V(remote) ships
+        to the backends of C(endpoints) (per signal C(push), C(query), C(tenant), C(auth) - what the
+        P(lgtm.stack.remote_settings#filter) returns as C(endpoints); no secrets) and plans only Alloy and, with
+        C(grafana) (default true), Grafana.
+    type: dict
+    default: {}
 extends_documentation_fragment:
   - lgtm.stack.attributes.info_module
 """
@@ -219,6 +227,17 @@ from ansible_collections.lgtm.stack.plugins.module_utils.plan import build_plan
 from ansible_collections.lgtm.stack.plugins.module_utils.report import render_report
 
 
+def _backend(module, backend):
+    backend = dict(backend or {})
+    unknown = sorted(set(backend) - {"mode", "endpoints", "grafana"})
+    if unknown or backend.get("mode", "local") not in ("local", "remote"):
+        module.fail_json(msg="backend takes mode (local or remote), endpoints and grafana; got %s" % sorted(backend))
+    if backend.get("mode") == "remote" and sorted(backend.get("endpoints") or {}) != ["logs", "metrics", "traces"]:
+        module.fail_json(msg="backend mode remote needs endpoints for traces, logs and metrics")
+    backend["grafana"] = bool(backend.get("grafana", True))
+    return backend
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -234,6 +253,7 @@ def main():
             adopt_grafana_data=dict(type="bool", default=False),
             occupied_ports=dict(type="list", elements="dict", default=[]),
             report_language=dict(type="str", default="en", choices=["en", "pt_BR"]),
+            backend=dict(type="dict", default={}),
         ),
         supports_check_mode=True,
     )
@@ -253,7 +273,7 @@ def main():
             bind_address=params["bind_address"], service_namespace=params["service_namespace"],
             environment=params["environment"], network=params["network"],
             remove_legacy_data=params["remove_legacy_data"], occupied_ports=params["occupied_ports"],
-            adopt_grafana_data=params["adopt_grafana_data"],
+            adopt_grafana_data=params["adopt_grafana_data"], backend=_backend(module, params["backend"]),
         )
         report = render_report(plan, params["report_language"])
     except (KeyError, TypeError, ValueError) as exc:

@@ -84,6 +84,15 @@ options:
     description: The docker CLI.
     type: str
     default: docker
+  remote:
+    description:
+      - Remote backends (C(lgtm_remote), see the alloy role). When set, the Tempo, Loki and Mimir checks query each
+        signal's C(query_url) (O(tempo_url), O(loki_url) and O(mimir_url) are ignored) with its tenant
+        (C(X-Scope-OrgID)), auth (basic with the password file, or bearer with the token file, read on the docker
+        host and never returned) and TLS (C(ca_file), C(insecure_skip_verify)). The probe signals still go through
+        the local Alloy, which ships them there.
+    type: dict
+    default: {}
 attributes:
   check_mode:
     support: full
@@ -132,16 +141,19 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.urls import open_url
 
+from ansible_collections.lgtm.stack.plugins.module_utils import remote
 from ansible_collections.lgtm.stack.plugins.module_utils import verify as V
 
 
-def http(method, url, body=None, headers=None, timeout=10):
+def http(method, url, body=None, headers=None, timeout=10, tls=None):
     data = json.dumps(body).encode() if body is not None else None
     headers = dict(headers or {})
     if data is not None:
         headers["Content-Type"] = "application/json"
+    tls = tls or {}
     try:
-        response = open_url(url, data=data, method=method, headers=headers, timeout=timeout)
+        response = open_url(url, data=data, method=method, headers=headers, timeout=timeout,
+                            validate_certs=not tls.get("insecure_skip_verify"), ca_path=tls.get("ca_file"))
         return response.getcode(), response.read().decode("utf-8", "replace")
     except Exception as exc:  # noqa: BLE001 - HTTPError carries the code; the rest are unreachable
         code = getattr(exc, "code", None)
@@ -149,8 +161,33 @@ def http(method, url, body=None, headers=None, timeout=10):
         return code or 0, body
 
 
-def run_checks(p, http_call=None, clock=time.monotonic, sleep=time.sleep, password=None):
+def backend_access(norm, read=None):
+    """{backend: (query URL, headers, tls)} for remote settings (remote.normalise); secrets read from their files."""
+    read = read or _read_secret
+    out = {}
+    for signal, spec in norm.items():
+        headers = {}
+        if spec["tenant"]:
+            headers[remote.TENANT_HEADER] = spec["tenant"]
+        auth = spec["auth"]
+        if auth["type"] == "basic":
+            token = "%s:%s" % (auth["username"], read(auth["password_file"]))
+            headers["Authorization"] = "Basic " + base64.b64encode(token.encode()).decode()
+        elif auth["type"] == "bearer":
+            headers["Authorization"] = "Bearer " + read(auth["token_file"])
+        out[spec["backend"]] = (spec["query_url"], headers, spec["tls"])
+    return out
+
+
+def _read_secret(path):
+    with open(path) as handle:
+        return handle.read().strip()
+
+
+def run_checks(p, http_call=None, clock=time.monotonic, sleep=time.sleep, password=None, access=None):
+    """`access`: {tempo|loki|mimir: (base URL, headers, tls)} of remote backends (backend_access), else local."""
     http_call = http_call or http  # looked up at call time (tests replace the module's http)
+    access = access or {}
     ids = V.new_ids()
     now = time.time()
     now_ns = int(now * 1e9)
@@ -165,24 +202,24 @@ def run_checks(p, http_call=None, clock=time.monotonic, sleep=time.sleep, passwo
         return ids, results
     q = V.queries(ids, p["service_name"], p["service_namespace"], now - 300, now)
 
-    def check(name, base, key, found):
+    def check(name, backend, key, found):
+        base, headers, tls = access.get(backend) or (p["%s_url" % backend], None, None)
         url = base.rstrip("/") + q[key]
 
         def attempt():
-            code, body = http_call("GET", url)
+            code, body = http_call("GET", url, headers=headers, tls=tls) if headers or tls else http_call("GET", url)
             return (code == 200 and found(body)), "HTTP %s %s" % (code, body[:200])
 
         ok, detail, attempts, seconds = V.poll(attempt, p["timeout"], clock, sleep)
         results.append({"check": name, "ok": ok, "detail": "found" if ok else detail, "seconds": seconds,
                         "attempts": attempts, "query": "GET " + url})
 
-    check("trace in Tempo", p["tempo_url"], "tempo_trace", lambda b: V.found_trace(b, ids[0]))
-    check("log in Loki by service_name and trace_id", p["loki_url"], "loki_log", lambda b: V.found_log(b, ids[0]))
-    check("metric in Mimir", p["mimir_url"], "mimir_metric", V.found_series)
-    check("exemplar in Mimir points at the trace", p["mimir_url"], "mimir_exemplar",
-          lambda b: V.found_exemplar(b, ids[0]))
+    check("trace in Tempo", "tempo", "tempo_trace", lambda b: V.found_trace(b, ids[0]))
+    check("log in Loki by service_name and trace_id", "loki", "loki_log", lambda b: V.found_log(b, ids[0]))
+    check("metric in Mimir", "mimir", "mimir_metric", V.found_series)
+    check("exemplar in Mimir points at the trace", "mimir", "mimir_exemplar", lambda b: V.found_exemplar(b, ids[0]))
     if p["span_metrics"]:
-        check("span metrics generated by Tempo", p["mimir_url"], "span_metrics", V.found_series)
+        check("span metrics generated by Tempo", "mimir", "span_metrics", V.found_series)
     if password is not None:
         auth = {"Authorization": "Basic " + base64.b64encode(("%s:%s" % (p["grafana_user"], password)).encode())
                 .decode()}
@@ -222,6 +259,7 @@ def main():
             span_metrics=dict(type="bool", default=True),
             compose_project=dict(type="str", default=""),
             docker_cli=dict(type="str", default="docker"),
+            remote=dict(type="dict", default={}),
         ),
         supports_check_mode=True,
     )
@@ -246,7 +284,24 @@ def main():
         except (IOError, OSError) as exc:
             module.fail_json(msg="%s: cannot read Grafana's admin password: %s" % (p["grafana_password_file"], exc))
         module.no_log_values.add(password)
-    ids, results = run_checks(p, password=password)
+    access = None
+    if p["remote"]:
+        def read(path):
+            secret = _read_secret(path)
+            module.no_log_values.add(secret)
+            return secret
+
+        try:
+            access = backend_access(remote.normalise(p["remote"], "remote"), read)
+        except remote.RemoteError as exc:
+            module.fail_json(msg="stack_verify: %s" % exc)
+        except (IOError, OSError) as exc:
+            module.fail_json(msg="stack_verify: cannot read a remote backend's secret file: %s" % exc)
+        for entry in access.values():
+            if "Authorization" in entry[1]:
+                module.no_log_values.add(entry[1]["Authorization"])
+                module.no_log_values.add(entry[1]["Authorization"].split(" ", 1)[1])
+    ids, results = run_checks(p, password=password, access=access)
     out = dict(changed=False, skipped=False, trace_id=ids[0], checks=results, table=V.table(results))
     failed = [r["check"] for r in results if not r["ok"]]
     if failed:

@@ -9,6 +9,17 @@ if str(COLLECTIONS) not in sys.path:
     sys.path.insert(0, str(COLLECTIONS))
 
 
+def _install_collection_finder():
+    """Import the collection the way ansible-playbook does, so that templates rendered by the tests can use its
+    filters by FQCN (lgtm.stack.*). Installed before anything imports ansible_collections."""
+    from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
+
+    _AnsibleCollectionFinder(paths=[str(COLLECTIONS)], scan_sys_paths=False)._install()
+
+
+_install_collection_finder()
+
+
 import json  # noqa: E402
 import shutil  # noqa: E402
 import subprocess  # noqa: E402

@@ -202,9 +202,11 @@ def test_generated_facts_module_is_what_the_script_produces():
     spec = importlib.util.spec_from_file_location("alloy_facts_script", ROOT / "scripts" / "alloy_facts.py")
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
-    data = json.loads(FACTS_JSON.read_text(encoding="utf-8"))
-    expected = script.generate(data, FACTS_JSON.name)
+    supplement = ROOT / "scripts" / "alloy-v1.18.1-supplement.json"
+    data = script.merge(json.loads(FACTS_JSON.read_text(encoding="utf-8")),
+                        [(supplement.name, json.loads(supplement.read_text(encoding="utf-8")))])
+    expected = script.generate(data, FACTS_JSON.name, [supplement.name])
     actual = (ROOT / "plugins" / "module_utils" / "alloy_facts.py").read_text(encoding="utf-8")
-    assert actual == expected, "run: python scripts/alloy_facts.py %s" % FACTS_JSON
+    assert actual == expected, "run: python scripts/alloy_facts.py %s --supplement %s" % (FACTS_JSON, supplement)
     assert F.ALLOY_VERSION == data["alloy_version"] and F.SOURCE_COMMIT == data["source_commit"]
     assert F.COMPONENTS == script.reduce_facts(data)

@@ -1,0 +1,44 @@
+"""secret_file_info: what the roles need to know about a secret file, never its content."""
+
+import json
+import os
+
+from ansible_collections.lgtm.stack.plugins.modules import secret_file_info
+
+
+def test_files_are_described_without_their_content(run_module, tmp_path):
+    clean = tmp_path / "clean"
+    clean.write_text("hunter2")
+    echoed = tmp_path / "echoed"
+    echoed.write_text("hunter2\n")
+    dollar = tmp_path / "dollar"
+    dollar.write_text("pa$word")
+    empty = tmp_path / "empty"
+    empty.write_text("\n")
+    paths = [str(p) for p in (clean, echoed, dollar, empty, tmp_path / "missing", tmp_path)]
+    result, failed = run_module(secret_file_info, {"paths": paths})
+    assert not failed and not result["changed"]
+    files = dict((os.path.basename(f["path"]) or "dir", f) for f in result["files"])
+    assert files["clean"]["problem"] == "" and not files["clean"]["trailing_whitespace"]
+    assert files["echoed"]["trailing_whitespace"] and files["echoed"]["problem"] == ""
+    assert files["dollar"]["dollar"] and not files["clean"]["dollar"]
+    assert files["empty"]["problem"].endswith(": empty")
+    assert "cannot be read" in files["missing"]["problem"] and not files["missing"]["exists"]
+    assert result["files"][-1]["problem"].endswith("not a regular file")
+    assert "hunter2" not in json.dumps(result) and "pa$word" not in json.dumps(result)
+
+
+def test_reader_access():
+    base = {"uid": 1000, "gid": 1000}
+    assert secret_file_info.access(dict(base, mode="0600"), "472:0") == "none"
+    assert secret_file_info.access(dict(base, mode="0640"), "472:0") == "group_add"
+    assert secret_file_info.access(dict(base, gid=0, mode="0640"), "472:0") == "group"
+    assert secret_file_info.access(dict(base, mode="0644"), "472:0") == "other"
+    assert secret_file_info.access(dict(base, uid=472, mode="0400"), "472:0") == "owner"
+    assert secret_file_info.access(dict(base, uid=472, mode="0040"), "472:0") == "none"
+    assert secret_file_info.access(dict(base, mode="0600"), "0:0") == "root"
+
+
+def test_reader_must_be_numeric(run_module, tmp_path):
+    result, failed = run_module(secret_file_info, {"paths": [str(tmp_path)], "reader": "grafana"})
+    assert failed and "uid:gid" in result["msg"]
