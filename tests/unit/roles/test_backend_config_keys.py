@@ -21,18 +21,22 @@ TYPES = ("map", "list", "string", "bool", "int", "float", "duration", "prom_dura
 
 # Every switch of the roles' argument specs set away from its default (lgtm_<role>_extra_config excepted: it is
 # the user's own upstream keys, outside what the collection writes).
+S3 = {"endpoint": "s3.internal:9000", "region": "eu-west-1", "insecure": True, "path_style": True,
+      "credentials_file": "/etc/lgtm/s3.credentials", "buckets": {"tempo": "traces", "loki": "logs", "mimir": "metrics"}}
 ALL_OPTIONS = {
     "tempo": dict(lgtm_tempo_http_port=3300, lgtm_tempo_retention="720h", lgtm_mimir_service_name="metrics",
                   lgtm_tempo_remote_write_url="http://metrics:9009/api/v1/push",
                   lgtm_tempo_generator_processors=["service-graphs", "span-metrics"],
-                  lgtm_tempo_generator_external_labels={"source": "tempo", "cluster": "dev", "env": "local"}),
+                  lgtm_tempo_generator_external_labels={"source": "tempo", "cluster": "dev", "env": "local"},
+                  lgtm_tempo_object_storage=S3),
     "loki": dict(lgtm_loki_http_port=3101, lgtm_loki_retention_period="0s", lgtm_loki_schema_from="2026-01-01",
                  lgtm_loki_otlp_index_labels=["service.name"], lgtm_loki_ingestion_rate_mb=4,
-                 lgtm_loki_ingestion_burst_size_mb=8),
+                 lgtm_loki_ingestion_burst_size_mb=8, lgtm_loki_object_storage=S3),
     "mimir": dict(lgtm_mimir_http_port=8080, lgtm_mimir_retention_period="30d",
                   lgtm_mimir_max_global_exemplars_per_user=0, lgtm_mimir_native_histograms=False,
                   lgtm_mimir_ingestion_rate=1000, lgtm_mimir_ingestion_burst_size=2000,
-                  lgtm_mimir_max_global_series_per_user=0, lgtm_mimir_out_of_order_time_window="1h"),
+                  lgtm_mimir_max_global_series_per_user=0, lgtm_mimir_out_of_order_time_window="1h",
+                  lgtm_mimir_object_storage=S3),
 }
 
 GO_DURATION = re.compile(r"^(0|(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+)$")
