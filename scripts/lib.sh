@@ -34,6 +34,15 @@ lgtm_gofmt() {
     { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends golang-go >/dev/null; }
 }
 
+lgtm_node() {
+  # Node.js and npm run the test-only S3-API server (tests/harness/s3rver); the machine usually has them.
+  command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 && return 0
+  lgtm_say "installing Debian's nodejs and npm (the object-store test's S3-API server)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -q --no-install-recommends nodejs npm >/dev/null ||
+    { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends nodejs npm >/dev/null; }
+}
+
 lgtm_activate() {
   # shellcheck disable=SC1091
   . "$LGTM_VENV/bin/activate"

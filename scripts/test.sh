@@ -33,7 +33,11 @@ setup_seconds=$(( $(date +%s) - started ))
 # The collection's version, from galaxy.yml (the one place it is written).
 collection_version=$(sed -n "s/^version: *//p" galaxy.yml)
 tarball="lgtm-stack-$collection_version.tar.gz"
-steps=${LGTM_TEST_STEPS:-"unit go yamllint ansible-lint docs build collection-list sanity migrate-example demo bad-inputs lifecycle projects e2e-refuses molecule"}
+steps=${LGTM_TEST_STEPS:-"unit go yamllint ansible-lint docs build collection-list sanity migrate-example demo bad-inputs lifecycle projects object-store e2e-refuses molecule"}
+case " $steps " in *" object-store "*)
+  lgtm_say "setup: Node.js and npm (the object-store test)"
+  lgtm_node || { echo "setup failed: nodejs/npm" >&2; exit 1; } ;;
+esac
 scenarios=${LGTM_MOLECULE_SCENARIOS:-"default check-first fresh"}
 work="$LGTM_ROOT/.work/test"
 mkdir -p "$work"
@@ -227,6 +231,8 @@ for step in $steps; do
     projects) run_step "a teammate's clone, two projects on one engine, remote backends (tests/integration)" \
       python -m pytest -q -p no:cacheprovider tests/integration/test_clone.py tests/integration/test_two_projects.py \
         tests/integration/test_remote_backend.py ;;
+    object-store) run_step "s3_bucket against a real S3-API server storing on disk (tests/integration)" \
+      env LGTM_REQUIRE_S3RVER=1 python -m pytest -q -p no:cacheprovider tests/integration/test_s3_bucket.py ;;
     sanity) run_step "ansible-test sanity (the built collection)" sanity ;;
     e2e-refuses) run_step "molecule/e2e refuses at once without the upstream images" e2e_refuses ;;
     molecule) run_step "molecule test ($scenarios)" molecule_all ;;

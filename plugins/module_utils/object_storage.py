@@ -11,6 +11,7 @@ Settings (shared knob ``lgtm_object_storage``, or each role's ``lgtm_<component>
     path_style: true                    # path-style addressing (MinIO, Ceph, SeaweedFS...)
     credentials_file: /etc/lgtm/s3.credentials   # AWS shared credentials file on the docker host
     buckets: {tempo: traces, loki: logs, mimir: metrics}   # or `bucket` in a role's own settings
+    create_bucket: false                # true: the role creates a missing bucket (s3_bucket, from the docker host)
 
 The keys written follow each pinned version's storage block (tests/unit/roles/backend_config_facts.yml records
 the source of every one). None of the three has a ``*_file`` option for the secret key, so credentials never go in
@@ -28,7 +29,7 @@ import posixpath
 import re
 
 COMPONENTS = ("tempo", "loki", "mimir")
-KEYS = ("endpoint", "region", "insecure", "path_style", "credentials_file", "bucket", "buckets")
+KEYS = ("endpoint", "region", "insecure", "path_style", "credentials_file", "bucket", "buckets", "create_bucket")
 CREDENTIALS_PATH = "/etc/lgtm-s3/credentials"
 CREDENTIALS_ENV = "AWS_SHARED_CREDENTIALS_FILE"
 _HOST_PORT = re.compile(r"^[A-Za-z0-9.-]+(:\d{1,5})?$")
@@ -62,13 +63,15 @@ def normalise(settings, component, source=None):
                                  % (source, component, component, bucket))
     out = {"endpoint": endpoint, "bucket": str(bucket), "region": str(settings.get("region") or "us-east-1"),
            "insecure": bool(settings.get("insecure", False)), "path_style": bool(settings.get("path_style", True)),
-           "credentials_file": ""}
+           "credentials_file": "", "create_bucket": bool(settings.get("create_bucket", False))}
     if settings.get("credentials_file"):
         path = str(settings["credentials_file"])
         if not posixpath.isabs(path):
             raise ObjectStorageError("%s.credentials_file must be an absolute path on the docker host, got %r"
                                      % (source, path))
         out["credentials_file"] = posixpath.normpath(path)
+    if out["create_bucket"] and not out["credentials_file"]:
+        raise ObjectStorageError("%s: create_bucket needs credentials_file" % source)
     return out
 
 

@@ -12,7 +12,7 @@ SETTINGS = {"endpoint": "minio.internal:9000", "insecure": True, "credentials_fi
 def test_settings_are_completed_per_component():
     s3 = OS.normalise(SETTINGS, "loki")
     assert s3 == {"endpoint": "minio.internal:9000", "bucket": "shop-logs", "region": "us-east-1", "insecure": True,
-                  "path_style": True, "credentials_file": "/etc/lgtm/s3.credentials"}
+                  "path_style": True, "credentials_file": "/etc/lgtm/s3.credentials", "create_bucket": False}
     assert OS.normalise({}, "tempo") == {} and OS.normalise(None, "mimir") == {}
     assert OS.normalise(dict(SETTINGS, bucket="one-bucket"), "mimir")["bucket"] == "one-bucket"
 
