@@ -228,9 +228,9 @@ for step in $steps; do
       python -m pytest -q -p no:cacheprovider tests/integration/test_bad_inputs.py ;;
     lifecycle) run_step "secrets, kills at four points, rollback (tests/integration)" \
       python -m pytest -q -p no:cacheprovider tests/integration/test_lifecycle.py ;;
-    projects) run_step "a teammate's clone, two projects on one engine, remote backends (tests/integration)" \
+    projects) run_step "a teammate's clone, two projects on one engine, remote backends, Helm values (tests/integration)" \
       python -m pytest -q -p no:cacheprovider tests/integration/test_clone.py tests/integration/test_two_projects.py \
-        tests/integration/test_remote_backend.py ;;
+        tests/integration/test_remote_backend.py tests/integration/test_helm_playbook.py ;;
     object-store) run_step "s3_bucket against a real S3-API server storing on disk (tests/integration)" \
       env LGTM_REQUIRE_S3RVER=1 python -m pytest -q -p no:cacheprovider tests/integration/test_s3_bucket.py ;;
     sanity) run_step "ansible-test sanity (the built collection)" sanity ;;

@@ -24,9 +24,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import copy
 import posixpath
 import re
+
+from ansible_collections.lgtm.stack.plugins.module_utils.yamlutil import plain
 
 COMPONENTS = ("tempo", "loki", "mimir")
 KEYS = ("endpoint", "region", "insecure", "path_style", "credentials_file", "bucket", "buckets", "create_bucket")
@@ -112,6 +113,6 @@ def apply(config, component, s3):
     """The component's configuration with its storage in the bucket (unchanged when `s3` is empty)."""
     if not s3:
         return config
-    out = copy.deepcopy(config)
+    out = plain(config)
     APPLY[component](out, s3)
     return out

@@ -124,3 +124,13 @@ def load_json(path, what="JSON file"):
         line = getattr(exc, "lineno", None)
         msg = getattr(exc, "msg", str(exc))
         raise InputError(path, "malformed JSON: %s" % msg, line)
+
+
+def plain(value):
+    """A deep copy made of plain dicts, lists and scalars. A template engine's lazy containers (ansible-core 2.19)
+    are read item by item: copy.deepcopy of them fails inside a filter."""
+    if isinstance(value, dict):
+        return dict((k, plain(v)) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    return value

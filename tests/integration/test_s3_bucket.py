@@ -118,3 +118,64 @@ def test_a_file_without_the_profile_is_named(tmp_path):
     rc, out = module({"endpoint": "127.0.0.1:9", "bucket": "shop-metrics", "insecure": True,
                       "credentials_file": str(path)})
     assert rc != 0 and "%s has no [default] profile" % path in out, out
+
+
+def test_a_migration_keeps_the_backends_data_in_buckets_it_creates(store, tmp_path):
+    """migrate.yml with lgtm_object_storage on the real engine (orchestration stand-ins for Tempo/Loki/Mimir, which
+    never talk to the store here): the roles create the three buckets with the credentials file, write the
+    storage blocks, mount the file read-only and point AWS_SHARED_CREDENTIALS_FILE at it; a second run changes
+    nothing; the secret is in no file the run wrote and in no output."""
+    from tests.integration.conftest import run_migrate
+    from tests.integration.test_two_projects import HOST_PORT_VARS, example_copy, images, teardown
+
+    project_name = "lgtm-s3"
+    teardown(project_name)
+    try:
+        target = tmp_path / "shop"
+        example_copy(target, project_name)
+        found = images()
+        creds = credentials(tmp_path / "s3.credentials")
+        os.chmod(creds, 0o644)
+        data = {"lgtm_images": dict((k, found[k]) for k in ("alloy", "tempo", "loki", "mimir", "grafana",
+                                                            "mysqld_exporter", "redis_exporter")),
+                "lgtm_alloy_jaeger_receivers": [],
+                "lgtm_object_storage": {"endpoint": store["endpoint"], "insecure": True, "credentials_file": creds,
+                                        "create_bucket": True,
+                                        "buckets": {"tempo": "shop-traces", "loki": "shop-logs",
+                                                    "mimir": "shop-metrics"}}}
+        ports = []
+        for _ in HOST_PORT_VARS:
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            ports.append(s)
+        data.update(zip(HOST_PORT_VARS, [s.getsockname()[1] for s in ports]))
+        for s in ports:
+            s.close()
+        varsfile = tmp_path / "vars.json"
+        varsfile.write_text(json.dumps(data))
+        rc, out = run_migrate(target, "-e", "@%s" % varsfile)
+        assert rc == 0, out[-4000:]
+        assert SECRET not in out
+        for bucket in ("shop-traces", "shop-logs", "shop-metrics"):
+            assert (store["data"] / bucket).is_dir(), bucket
+        import yaml
+
+        stack = target / "observability"
+        tempo = yaml.safe_load((stack / "tempo" / "tempo.yaml").read_text())
+        assert tempo["storage"]["trace"]["backend"] == "s3"
+        assert tempo["storage"]["trace"]["s3"]["bucket"] == "shop-traces"
+        loki = yaml.safe_load((stack / "loki" / "loki.yaml").read_text())
+        assert loki["common"]["storage"]["s3"]["bucketnames"] == "shop-logs"
+        mimir = yaml.safe_load((stack / "mimir" / "mimir.yaml").read_text())
+        assert mimir["common"]["storage"]["s3"]["bucket_name"] == "shop-metrics"
+        for component in ("tempo", "loki", "mimir"):
+            compose = yaml.safe_load((stack / component / "compose.yaml").read_text())["services"][component]
+            assert "%s:/etc/lgtm-s3/credentials:ro" % creds in compose["volumes"]
+            assert compose["environment"]["AWS_SHARED_CREDENTIALS_FILE"] == "/etc/lgtm-s3/credentials"
+        for path in stack.rglob("*"):
+            if path.is_file():
+                assert SECRET not in path.read_text(errors="replace"), path
+        rc, out = run_migrate(target, "-e", "@%s" % varsfile)
+        assert rc == 0 and " changed=0 " in " ".join(out.split()), out[-3000:]
+    finally:
+        teardown(project_name)
