@@ -29,9 +29,9 @@ def helm_dashboards(dashboards, namespace):
         raise AnsibleFilterError("helm_dashboards: a dashboard is not JSON: %s" % exc)
 
 
-def helm_install(files, namespace, admin_secret):
+def helm_install(files, namespace, admin_secret, admin_user="admin"):
     try:
-        return {"commands": H.install_commands(namespace, admin_secret, files),
+        return {"commands": H.install_commands(namespace, admin_secret, files, admin_user),
                 "charts": dict((c, dict(H.CHARTS[c])) for c in H.ORDER)}
     except KeyError as exc:
         raise AnsibleFilterError("helm_install: no values file for %s" % exc)

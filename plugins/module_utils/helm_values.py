@@ -229,14 +229,16 @@ def build(component, settings):
     raise ValueError("no Helm values for %r (known: %s)" % (component, ", ".join(ORDER)))
 
 
-def install_commands(namespace, admin_secret, files):
-    """The commands that install the values files, in order (files: {component: values file name})."""
+def install_commands(namespace, admin_secret, files, admin_user="admin"):
+    """The commands that install the values files, in order (files: {component: values file name}); each can run
+    again (create ... --dry-run=client -o yaml | kubectl apply, helm upgrade --install)."""
     repos = sorted(set((c["repo"], c["repo_url"]) for c in CHARTS.values()))
-    out = ["helm repo add %s %s" % repo for repo in repos] + ["helm repo update"]
-    out.append("kubectl create namespace %s" % namespace)
+    out = ["helm repo add %s %s --force-update" % repo for repo in repos] + ["helm repo update"]
+    out.append("kubectl create namespace %s --dry-run=client -o yaml | kubectl apply -f -" % namespace)
     out.append("kubectl -n %s apply -f grafana-dashboards.yaml" % namespace)
-    out.append("kubectl -n %s create secret generic %s --from-literal=admin-user=admin "
-               "--from-file=admin-password=<file holding the password>" % (namespace, admin_secret))
+    out.append("kubectl -n %s create secret generic %s --from-literal=admin-user=%s "
+               "--from-file=admin-password=<file holding the password> --dry-run=client -o yaml | kubectl apply -f -"
+               % (namespace, admin_secret, admin_user))
     for component in ORDER:
         chart = CHARTS[component]
         out.append("helm upgrade --install %s %s --version %s -n %s -f %s"

@@ -63,10 +63,14 @@ def _unknown(value, allowed, where):
 
 
 def _url(value, where):
+    """The URL without a trailing slash. Credentials never travel in a URL: userinfo (user:password@), a query
+    string or a fragment is refused, and the value is never repeated in the message (it may hold a secret)."""
     text = str(value or "").strip()
-    match = _URL.match(text)
-    if not match:
-        raise RemoteError("%s must be an http:// or https:// URL, got %r" % (where, text))
+    if "@" in text.split("/", 3)[2 if text.count("/") >= 2 else 0] or "?" in text or "#" in text:
+        raise RemoteError("%s: no user:password@, query string or fragment in the URL (credentials belong in "
+                          "password_file or token_file; the value is not shown)" % where)
+    if not _URL.match(text):
+        raise RemoteError("%s must be an http:// or https:// URL (scheme://host[:port][/path])" % where)
     return text.rstrip("/")
 
 
@@ -163,9 +167,12 @@ def normalise(settings, source="lgtm_remote"):
             spec = _derived(own, where, (("push_url", "/loki/api/v1/push"), ("otlp_url", "/otlp"), ("query_url", "")))
         else:
             spec = _derived(own, where, (("push_url", "/api/v1/push"), ("query_url", "/prometheus")))
-        tenant = own.get("tenant", top.get("tenant")) or ""
-        if not re.match(r"^[A-Za-z0-9!._*'()|-]*$", str(tenant)):
-            raise RemoteError("%s tenant %r: a tenant id is letters, digits and !-_.*'()| only" % (where, tenant))
+        tenant = str(own.get("tenant", top.get("tenant")) or "")
+        # Mimir's and Loki's tenant ids (dskit tenant.ValidTenantID): at most 150 of letters, digits and !-_.*'(),
+        # not "." or ".."; "|" joins several tenants, for federated queries only (never for writes).
+        if not re.match(r"^[A-Za-z0-9!._*'()-]{0,150}$", tenant) or tenant in (".", ".."):
+            raise RemoteError("%s tenant %r: a tenant id is at most 150 letters, digits and !-_.*'() (not . or ..)"
+                              % (where, tenant))
         auth_where = where + ".auth" if "auth" in own else source + ".auth"
         spec.update(backend=BACKENDS[signal], tenant=str(tenant),
                     auth=_auth(own["auth"] if "auth" in own else top.get("auth"), auth_where),

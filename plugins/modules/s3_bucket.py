@@ -17,6 +17,8 @@ description:
     signed with the credentials of an AWS shared credentials file - the file Tempo, Loki and Mimir read. A refusal
     of those credentials fails the task before any backend starts on them (Tempo does not start without its bucket).
   - The secret key is read on the docker host and never returned or logged.
+  - Path-style requests only (C(https://endpoint/bucket)), as MinIO, Ceph, SeaweedFS and AWS S3 serve them; a store
+    that serves virtual-hosted buckets only is not supported.
 author:
   - lgtm.stack developers (@lgtm-stack)
 options:

@@ -104,10 +104,11 @@ def access(info, reader):
     mode = int(info["mode"] or "0", 8)
     if uid == 0:
         return "root"
+    # The kernel checks one class only: the owner's bits for the owner, the group's for a member, else other's.
     if info["uid"] == uid:
         return "owner" if mode & 0o400 else "none"
-    if info["gid"] == gid and mode & 0o040:
-        return "group"
+    if info["gid"] == gid:
+        return "group" if mode & 0o040 else "none"
     if mode & 0o004:
         return "other"
     return "group_add" if mode & 0o040 else "none"

@@ -259,7 +259,8 @@ def main():
             span_metrics=dict(type="bool", default=True),
             compose_project=dict(type="str", default=""),
             docker_cli=dict(type="str", default="docker"),
-            remote=dict(type="dict", default={}),
+            # Settings, not secrets (those are files), but a literal password in them must never come back.
+            remote=dict(type="dict", default={}, no_log=True),
         ),
         supports_check_mode=True,
     )

@@ -220,4 +220,6 @@ def test_install_commands_pin_every_chart_and_take_no_secret():
     for component, command in zip(H.ORDER, installs):
         assert "--version %s" % H.CHARTS[component]["version"] in command and "-n obs" in command
     assert any("--from-file=admin-password=" in c for c in commands)
+    assert all("kubectl apply" in c for c in commands if c.startswith("kubectl") and " create " in c), \
+        "every create can run again"
     assert not any("--from-literal=admin-password" in c for c in commands)

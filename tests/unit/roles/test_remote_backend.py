@@ -14,6 +14,9 @@ def test_alloy_mounts_the_secret_files_read_only(render_role_template):
     assert "/etc/ssl/corp-ca.pem:/etc/alloy/remote/metrics/ca.pem:ro" in volumes
     jobs = [j["job_name"] for j in resolved["__lgtm_alloy_self_scrape"]]
     assert jobs == ["grafana"], "no local Tempo, Loki or Mimir to scrape"
+    _, resolved = render_role_template("alloy", "compose.yaml.j2", lgtm_project_dir="/srv/shop", lgtm_backend="remote",
+                                       lgtm_remote=REMOTE, lgtm_alloy_scrape_grafana=False)
+    assert resolved["__lgtm_alloy_self_scrape"] == [], "no Grafana in the stack: nothing of the stack to scrape"
     assert resolved["__lgtm_alloy_spec"]["remote"]["traces"]["auth"]["password_file"] == \
         "/etc/alloy/remote/traces/password"
 

@@ -63,7 +63,10 @@ def test_per_signal_settings_override_the_shared_ones():
     ({"auth": {"type": "basic", "username": "u"}}, "basic auth needs username and password_file"),
     ({"auth": {"type": "bearer"}}, "bearer auth needs token_file"),
     ({"auth": {"type": "oauth2"}}, "type must be one of none, basic, bearer"),
-    ({"tenant": "team a"}, "a tenant id is letters"),
+    ({"tenant": "team a"}, "a tenant id is at most 150"),
+    ({"tenant": "a|b"}, "a tenant id is at most 150"),
+    ({"tenant": ".."}, "a tenant id is at most 150"),
+    ({"tenant": "t" * 151}, "a tenant id is at most 150"),
     ({"logs": {}}, "lgtm_remote.logs is required"),
     ({"logs": {"query_url": "https://l"}}, "set url (the backend's base URL) or push_url"),
     ({"metrics": {"url": "https://m", "bucket": "x"}}, "lgtm_remote.metrics: unknown key(s) bucket"),
@@ -73,6 +76,15 @@ def test_bad_settings_are_refused_with_the_key_named(change, message):
     with pytest.raises(remote.RemoteError) as err:
         remote.normalise(dict(CENTRAL, **change))
     assert message in str(err.value)
+
+
+@pytest.mark.parametrize("url", ["https://shop:Pa55w0rd@mimir.corp", "https://mimir.corp/api?api_key=Pa55w0rd",
+                                 "https://mimir.corp/#Pa55w0rd"])
+def test_credentials_in_urls_are_refused_and_never_repeated(url):
+    with pytest.raises(remote.RemoteError) as err:
+        remote.normalise(dict(CENTRAL, metrics={"url": url}))
+    assert "lgtm_remote.metrics.url: no user:password@" in str(err.value)
+    assert "Pa55w0rd" not in str(err.value)
 
 
 def test_files_are_mounted_per_signal_and_named_only_by_their_container_path():

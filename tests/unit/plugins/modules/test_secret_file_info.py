@@ -37,6 +37,8 @@ def test_reader_access():
     assert secret_file_info.access(dict(base, uid=472, mode="0400"), "472:0") == "owner"
     assert secret_file_info.access(dict(base, uid=472, mode="0040"), "472:0") == "none"
     assert secret_file_info.access(dict(base, mode="0600"), "0:0") == "root"
+    # One class only, like the kernel: a member of the file's group gets the group's bits, not other's.
+    assert secret_file_info.access(dict(base, gid=0, mode="0604"), "472:0") == "none"
 
 
 def test_reader_must_be_numeric(run_module, tmp_path):
