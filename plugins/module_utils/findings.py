@@ -176,6 +176,12 @@ PLAN = {
                   '(Jaeger, Prometheus, Loki volumes) stays behind in its volumes and is not copied to the remote.',
                   'Keep the legacy volumes while you still need their history (see docs/remote_backends.md for '
                   'moving it); Grafana here reads the remote datasources.'),
+    'P043': Entry('info',
+                  "A Prometheus rule file is evaluated by Mimir's ruler: the file is mounted read-only into Mimir's "
+                  'local rule storage (tenant anonymous), recording rules write the same series names, alerting '
+                  'rules fire in Mimir.',
+                  'Set lgtm_mimir_alertmanager_url to deliver the alerts; edit rules in the file, not through '
+                  "Mimir's ruler API (local storage is read-only)."),
 }
 
 # Go code findings (lgtm.stack.go_telemetry_info). GO005 is low when client_golang metrics exist, else medium.

@@ -157,8 +157,12 @@ class _ComposeAccounting(_Base):
             if any(p and (_under(p, target)) for p in paths):
                 return "converted", configs[component], None
             if component == "prometheus":
+                carried = set(r["container_path"] for r in self.plan.get("mimir_rule_files") or [])
                 for rule in info.get("rule_files") or []:
                     if _under(rule.get("container_path"), target):
+                        if rule.get("container_path") in carried:
+                            return "converted", "rule file %s: mounted into Mimir's ruler" % rule["container_path"], \
+                                "P043"
                         return "dropped", "rule file %s: not evaluated by the new stack" % rule["container_path"], \
                             "P015"
         if component in ("tempo", "mimir", "alloy"):
@@ -177,14 +181,20 @@ class _ComposeAccounting(_Base):
             else:
                 self.add("scrape_job", job["job_name"], "dropped", job.get("reason"), "P002", prom_file,
                          job.get("line"))
+        carried = dict((r["container_path"], r["name"]) for r in self.plan.get("mimir_rule_files") or [])
         for rule in prometheus.get("rule_files") or []:
             groups = _rule_groups(rule)
             where = rule.get("host_path") or prom_file
             for group in groups:
                 alerts = ", ".join(group.get("alerts") or [])
-                self.add("rule_group", group["name"], "dropped", "%s: %d rule(s)%s; not evaluated by the new stack"
-                         % (rule.get("container_path"), group.get("rules", 0), " (alerts %s)" % alerts if alerts
-                            else ""), "P015", where, group.get("line"))
+                suffix = " (alerts %s)" % alerts if alerts else ""
+                what = "%s: %d rule(s)%s" % (rule.get("container_path"), group.get("rules", 0), suffix)
+                if rule.get("container_path") in carried:
+                    self.add("rule_group", group["name"], "carried", "%s; evaluated by Mimir's ruler (namespace %s)"
+                             % (what, carried[rule["container_path"]]), "P043", where, group.get("line"))
+                else:
+                    self.add("rule_group", group["name"], "dropped", "%s; not evaluated by the new stack" % what,
+                             "P015", where, group.get("line"))
         alerting = prometheus.get("alerting")
         if alerting is None:
             alerting = _read_alerting(prom_file)

@@ -269,6 +269,35 @@ def _mounted_exists(entry):
     return entry is not None and (entry.get("content") is not None or os.path.isfile(entry.get("host_path") or ""))
 
 
+def rule_file_problems(doc):
+    """What makes a Prometheus rule file unloadable (Prometheus' rulefmt: groups with a unique name and rules,
+    each rule exactly one of record/alert, an expr, a valid recorded metric name); empty when it loads."""
+    problems = []
+    groups = doc.get("groups") if isinstance(doc, dict) else None
+    if not isinstance(groups, list) or not groups:
+        return ["no `groups` list"]
+    names = set()
+    for index, group in enumerate(groups):
+        if not isinstance(group, dict) or not group.get("name"):
+            problems.append("group %d has no name" % index)
+            continue
+        if group["name"] in names:
+            problems.append("group %s is defined twice" % group["name"])
+        names.add(group["name"])
+        for number, rule in enumerate(group.get("rules") or []):
+            where = "group %s rule %d" % (group["name"], number)
+            if not isinstance(rule, dict):
+                problems.append("%s is not a mapping" % where)
+                continue
+            if bool(rule.get("record")) == bool(rule.get("alert")):
+                problems.append("%s needs exactly one of record and alert" % where)
+            if not str(rule.get("expr") or "").strip():
+                problems.append("%s has no expr" % where)
+            if rule.get("record") and not re.match(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$", str(rule["record"])):
+                problems.append("%s records an invalid metric name %r" % (where, rule["record"]))
+    return problems
+
+
 def analyse_prometheus(project, name, svc, warnings):
     container, entry = _mounted_config(project, svc, ["config.file"], ["/etc/prometheus/prometheus.yml"])
     host = entry["path"] if entry else None
@@ -309,7 +338,10 @@ def analyse_prometheus(project, name, svc, warnings):
             groups = rules_doc.get("groups") or []
             info["groups"] = len(groups)
             info["rules"] = sum(len(g.get("rules") or []) for g in groups if isinstance(g, dict))
-            info["alerts"] = sorted(r.get("alert") for g in groups for r in (g.get("rules") or []) if r.get("alert"))
+            info["alerts"] = sorted(r.get("alert") for g in groups if isinstance(g, dict)
+                                    for r in (g.get("rules") or []) if isinstance(r, dict) and r.get("alert"))
+            info["problems"] = rule_file_problems(rules_doc)
+            info["on_disk"] = rule.get("content") is None and os.path.isfile(rule.get("host_path") or "")
         rule_files.append(info)
     result.update({"global": dict(doc.get("global") or {}), "scrape_configs": jobs, "rule_files": rule_files,
                    "remote_write": _redact_auth(doc.get("remote_write") or [])})

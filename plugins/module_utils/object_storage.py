@@ -102,7 +102,8 @@ def _mimir(config, s3):
         config["blocks_storage"].pop(key, None)
     # One bucket for all three stores: Mimir refuses ruler or alertmanager storage with the same backend, bucket
     # and storage_prefix as the blocks storage; distinct prefixes (letters and digits) keep them apart.
-    config["ruler_storage"] = {"storage_prefix": "ruler"}
+    if (config.get("ruler_storage") or {}).get("backend") != "local":  # carried rule files stay local
+        config["ruler_storage"] = {"storage_prefix": "ruler"}
     config["alertmanager_storage"] = {"storage_prefix": "alertmanager"}
 
 

@@ -68,6 +68,7 @@ class Planner(object):
         self.identities = {}
         self.scrape_files = []
         self.promtail_labels = []
+        self.rule_files = []
         # local: the stack runs Tempo, Loki and Mimir here; remote: Alloy ships to backends elsewhere
         # (backend["endpoints"], URLs only, no secrets), and only Alloy (and Grafana) run here.
         self.backend = dict({"mode": "local", "endpoints": {}, "grafana": True}, **(backend or {}))
@@ -174,6 +175,8 @@ class Planner(object):
             "scrape_global": dict((k, v) for k, v in ((self.legacy.get("prometheus") or {}).get("global") or {}).items()
                                   if k in ("scrape_interval", "scrape_timeout", "external_labels")),
             "scrape_files": self.scrape_files,
+            # Prometheus rule files Mimir's ruler evaluates (mounted read-only into its local rule storage).
+            "mimir_rule_files": self.rule_files,
             "alloy_needs_host_gateway": host_targets,
             "datasource_map": datasource_map,
             # Where the legacy dashboards are, so that re-runs can carry them again without a new analysis.

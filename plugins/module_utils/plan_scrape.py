@@ -7,6 +7,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import posixpath
+import re
+
 from ansible_collections.lgtm.stack.plugins.module_utils import spm
 from ansible_collections.lgtm.stack.plugins.module_utils.plan_common import EXPORTER_COMPONENTS, EXPORTER_PORTS
 from ansible_collections.lgtm.stack.plugins.module_utils.redaction import MASK
@@ -30,13 +33,40 @@ def plan_scrape_jobs(ctx, removed):
                        for j in jobs if j["action"] == "carry"
                        for s in j["config"].get("static_configs") or [] for t in s.get("targets") or [])
     _scrape_secrets_and_files(ctx, prometheus, [j for j in jobs if j["action"] == "carry"])
-    for rule in prometheus.get("rule_files") or []:
-        ctx.finding("P015", "Prometheus rule file %s (%d rules%s) is not evaluated by the new stack."
-                    % (rule["container_path"], rule.get("rules", 0),
-                       ": alerts " + ", ".join(rule["alerts"]) if rule.get("alerts") else ""),
-                    rule.get("host_path") or prometheus.get("file"), None, None,
-                    "Load the rules into Mimir's ruler or recreate the alerts in Grafana Alerting.")
+    _rule_files(ctx, prometheus)
     return jobs, target_map, host_targets
+
+
+def _rule_files(ctx, prometheus):
+    """Rule files Mimir's ruler takes over (ctx.rule_files, P043), or P015 saying why one is not evaluated."""
+    names = set()
+    for rule in prometheus.get("rule_files") or []:
+        alerts = ": alerts " + ", ".join(rule["alerts"]) if rule.get("alerts") else ""
+        where = rule.get("host_path") or prometheus.get("file")
+        why = None
+        if ctx.backend.get("mode") == "remote":
+            why = "the backends are remote: load it into the central Mimir's ruler (mimirtool rules load)"
+        elif rule.get("problems"):
+            why = "it does not load (the old Prometheus did not evaluate it either): %s" % "; ".join(rule["problems"])
+        elif not rule.get("on_disk"):
+            why = "its file is not on the docker host (not bind-mounted, or matched by a glob)"
+        if why:
+            ctx.finding("P015", "Prometheus rule file %s (%d rules%s) is not evaluated by the new stack: %s."
+                        % (rule["container_path"], rule.get("rules", 0), alerts, why), where, None, None,
+                        "Load the rules into Mimir's ruler or recreate the alerts in Grafana Alerting.")
+            continue
+        base = re.sub(r"[^A-Za-z0-9_-]", "_", posixpath.splitext(posixpath.basename(rule["container_path"]))[0]) or "rules"
+        name, n = base, 2
+        while name in names:
+            name, n = "%s_%d" % (base, n), n + 1
+        names.add(name)
+        ctx.rule_files.append({"host_path": rule["host_path"], "container_path": rule["container_path"], "name": name,
+                               "groups": rule.get("groups", 0), "rules": rule.get("rules", 0),
+                               "alerts": list(rule.get("alerts") or [])})
+        ctx.finding("P043", "Prometheus rule file %s (%d rules%s) is evaluated by Mimir's ruler (namespace %s); "
+                    "recorded series keep their names." % (rule["container_path"], rule.get("rules", 0), alerts, name),
+                    where, None, None,
+                    "Alerting rules reach an Alertmanager only with lgtm_mimir_alertmanager_url." if alerts else None)
 
 
 def _exporter_target_map(ctx):

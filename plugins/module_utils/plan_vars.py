@@ -99,6 +99,9 @@ def plan_to_vars(plan):
         "lgtm_grafana_plugins": list(plan.get("grafana_plugins") or []) or None,
         # One identity per app on every signal: its container logs get the service.name its OTLP signals carry.
         "lgtm_alloy_service_identities": dict(plan.get("service_identities") or {}),
+        # Prometheus rule files Mimir's ruler evaluates.
+        "lgtm_mimir_rule_files": [{"host_path": r["host_path"], "name": r["name"]}
+                                  for r in plan.get("mimir_rule_files") or []] or None,
     }
     # Each component's data volume: the plan keeps them apart from the project's own (legacy) volumes.
     for component, volume in sorted((plan.get("stack_volumes") or {}).items()):

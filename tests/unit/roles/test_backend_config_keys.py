@@ -39,6 +39,14 @@ ALL_OPTIONS = {
                   lgtm_mimir_object_storage=S3),
 }
 
+# Switches that exclude one of ALL_OPTIONS' settings (carried rule files keep Mimir's rule storage local, so the
+# object storage's ruler prefix is not written with them).
+MORE_OPTIONS = {
+    "tempo": [], "loki": [],
+    "mimir": [dict(lgtm_mimir_object_storage=S3, lgtm_mimir_alertmanager_url="http://alertmanager:9093",
+                   lgtm_mimir_rule_files=[{"host_path": "/srv/shop/prometheus/rules.yml", "name": "rules"}])],
+}
+
 GO_DURATION = re.compile(r"^(0|(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+)$")
 PROM_DURATION = re.compile(r"^(0|(\d+(ms|s|m|h|d|w|y))+)$")
 
@@ -140,9 +148,11 @@ def test_facts_file_is_complete():
 
 
 @pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize("options", ["defaults", "all-options"])
+@pytest.mark.parametrize("options", ["defaults", "all-options", "more-options"])
 def test_rendered_config_uses_only_recorded_upstream_keys(render_role_template, role, options):
-    overrides = ALL_OPTIONS[role] if options == "all-options" else {}
+    overrides = {"defaults": {}, "all-options": ALL_OPTIONS[role]}.get(options)
+    if overrides is None:
+        overrides = MORE_OPTIONS[role][0] if MORE_OPTIONS[role] else {}
     document, _ = render(render_role_template, role, **overrides)
     facts = load_facts()[role]
     assert problems(document, facts) == []
@@ -161,7 +171,7 @@ def test_facts_cover_only_what_the_templates_write(render_role_template, role):
     written = set()
     facts = load_facts()[role]
     free_form = {path for path, fact in facts["keys"].items() if fact.get("free_form")}
-    for overrides in ({}, ALL_OPTIONS[role]):
+    for overrides in [{}, ALL_OPTIONS[role]] + MORE_OPTIONS[role]:
         document, _ = render(render_role_template, role, **overrides)
         written |= {path for path, _ in flatten(document, free_form)}
     assert set(facts["keys"]) == written

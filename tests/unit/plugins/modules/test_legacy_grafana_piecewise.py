@@ -97,7 +97,8 @@ def test_inline_prometheus_config_is_read(resolver):
     # A file-based compose config: the rule file on the host.
     assert prom["rule_files"] == [{"container_path": "/etc/prometheus/rules.yml",
                                    "host_path": str(PIECEWISE / "prometheus" / "rules.yml"),
-                                   "groups": 1, "rules": 1, "alerts": ["ShopAppDown"]}]
+                                   "groups": 1, "rules": 1, "alerts": ["ShopAppDown"], "problems": [],
+                                   "on_disk": True}]
 
 
 def test_file_config_prometheus_is_read(project_copy, resolver):

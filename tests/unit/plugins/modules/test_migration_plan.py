@@ -72,8 +72,13 @@ def test_example_plan():
     assert plan["datasource_map"]["inputs"] == {"DS_PROMETHEUS": "mimir"}
     assert plan["loki_retention_period"] == "168h"
     found = set(codes(plan))
-    assert {"GO001", "GO006", "P001", "P002", "P003", "P006", "P007", "P008", "P010", "P011", "P015", "P016",
-            "P021", "P022"} <= found
+    assert {"GO001", "GO006", "P001", "P002", "P003", "P006", "P007", "P008", "P010", "P011", "P016",
+            "P021", "P022", "P043"} <= found
+    # The example's rule file goes to Mimir's ruler (nothing left unevaluated).
+    assert "P015" not in found
+    assert plan["mimir_rule_files"] == [{"host_path": str(EXAMPLE / "prometheus" / "rules.yml"),
+                                         "container_path": "/etc/prometheus/rules.yml", "name": "rules", "groups": 1,
+                                         "rules": 3, "alerts": ["MySQLDown", "ShopApiDown"]}]
     (latest,) = by_code(plan, "P007")
     assert latest["service"] == "redis-exporter" and latest["line"] == 130
     (derived,) = by_code(plan, "P003")
