@@ -56,9 +56,12 @@ def test_the_mimir_role_mounts_carried_rules_read_only(render_role_template):
     variables = plan_to_vars(_plan(EXAMPLE))["vars"]
     rules = variables["lgtm_mimir_rule_files"]
     assert rules == [{"host_path": str(EXAMPLE / "prometheus" / "rules.yml"), "name": "rules"}]
-    text, _ = render_role_template("mimir", "compose.yaml.j2", lgtm_project_dir="/srv/shop", lgtm_mimir_rule_files=rules)
+    on_host = [{"host_path": "/srv/shop/prometheus/rules.yml", "name": "rules"}]
+    text, _ = render_role_template("mimir", "compose.yaml.j2", lgtm_project_dir="/srv/shop",
+                                   lgtm_mimir_rule_files=on_host)
     volumes = yaml.safe_load(text)["services"]["mimir"]["volumes"]
-    assert "%s:/etc/mimir/rules/anonymous/rules.yaml:ro" % rules[0]["host_path"] in volumes
+    # Relative to the fragment (observability/mimir/): a clone at another path mounts its own copy.
+    assert "../../prometheus/rules.yml:/etc/mimir/rules/anonymous/rules.yaml:ro" in volumes
     text, _ = render_role_template("mimir", "mimir.yaml.j2", lgtm_project_dir="/srv/shop", lgtm_mimir_rule_files=rules,
                                    lgtm_mimir_alertmanager_url="http://alertmanager:9093")
     cfg = yaml.safe_load(text)
