@@ -207,7 +207,7 @@ def run_checks(p, http_call=None, clock=time.monotonic, sleep=time.sleep, passwo
         url = base.rstrip("/") + q[key]
 
         def attempt():
-            code, body = http_call("GET", url, headers=headers, tls=tls) if headers or tls else http_call("GET", url)
+            code, body = http_call("GET", url, headers=headers, tls=tls)
             return (code == 200 and found(body)), "HTTP %s %s" % (code, body[:200])
 
         ok, detail, attempts, seconds = V.poll(attempt, p["timeout"], clock, sleep)
@@ -280,8 +280,7 @@ def main():
     password = None
     if p["grafana_password_file"]:
         try:
-            with open(p["grafana_password_file"]) as handle:
-                password = handle.read().strip()
+            password = _read_secret(p["grafana_password_file"])
         except (IOError, OSError) as exc:
             module.fail_json(msg="%s: cannot read Grafana's admin password: %s" % (p["grafana_password_file"], exc))
         module.no_log_values.add(password)

@@ -86,7 +86,7 @@ class FakeStack(object):
     def __init__(self, broken=()):
         self.broken, self.trace_id, self.calls = broken, None, []
 
-    def __call__(self, method, url, body=None, headers=None):
+    def __call__(self, method, url, body=None, headers=None, tls=None):
         self.calls.append((method, url, headers))
         if method == "POST":
             if "traces" in url:
