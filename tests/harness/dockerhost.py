@@ -33,6 +33,7 @@ import time
 from pathlib import Path
 
 HARNESS_DIR = Path(__file__).resolve().parent
+ROOT = HARNESS_DIR.parents[1]
 IMAGES_FILE = HARNESS_DIR / "images.json"
 CONTEXTS_DIR = HARNESS_DIR / "images"
 HASH_LABEL = "org.lgtm-test.context-hash"
@@ -241,6 +242,12 @@ def load_catalog(path: Path = IMAGES_FILE) -> dict:
             raise HarnessError(f"{path}: image '{name}' has unknown kind '{spec['kind']}'")
         if ("context" in spec) == ("from" in spec):
             raise HarnessError(f"{path}: image '{name}' needs exactly one of 'context' or 'from'")
+        for arg, image in spec.get("image_args", {}).items():
+            if image not in catalog["images"]:
+                raise HarnessError(f"{path}: image '{name}' build argument {arg} names unknown image '{image}'")
+        for target, source in spec.get("stage", {}).items():
+            if "/" in target or not (ROOT / source).is_dir():
+                raise HarnessError(f"{path}: image '{name}' stages '{source}' (not a directory) as '{target}'")
         for ref in (spec["local"], spec.get("upstream", spec["local"])):
             if ":" not in ref.rsplit("/", 1)[-1] or ref.endswith(":latest"):
                 raise HarnessError(f"{path}: image '{name}' reference '{ref}' must carry a pinned tag")
@@ -334,12 +341,15 @@ def standin_dockerfile(base_ref: str, name: str, spec: dict) -> str:
     )
 
 
-def docker_build(ref: str, hash_value: str, kind: str, *, context: Path | None, base_ref: str, dockerfile=None):
+def docker_build(ref: str, hash_value: str, kind: str, *, context: Path | None, base_ref: str, dockerfile=None,
+                 build_args=None):
     cmd = [
         "docker", "build", "--network", "host", "--pull=false", "-q",
         "--label", f"{HASH_LABEL}={hash_value}", "--label", f"{KIND_LABEL}={kind}",
         "--build-arg", f"BASE_IMAGE={base_ref}", "-t", ref,
     ]
+    for arg, value in (build_args or {}).items():
+        cmd += ["--build-arg", f"{arg}={value}"]
     env = dict(os.environ, DOCKER_BUILDKIT="0")
     if dockerfile is not None:
         run([*cmd, "-"], env=env, input_bytes=dockerfile.encode())
@@ -359,9 +369,9 @@ def build_order(catalog: dict):
             raise HarnessError(f"images.json: cycle through {' -> '.join(chain + (name,))}")
         if name not in images:
             raise HarnessError(f"images.json: '{chain[-1]}' builds from unknown image '{name}'")
-        parent = images[name].get("from")
-        if parent:
-            visit(parent, chain + (name,))
+        for parent in [images[name].get("from"), *images[name].get("image_args", {}).values()]:
+            if parent:
+                visit(parent, chain + (name,))
         seen.add(name)
         ordered.append(name)
 
@@ -379,7 +389,7 @@ def ensure_images(selection=None) -> dict:
     wanted = set(selection or catalog["images"])
     for name in build_order(catalog):
         spec = catalog["images"][name]
-        if name not in wanted and not any(catalog["images"][w].get("from") == name for w in wanted):
+        if name not in wanted and not any(name in _needs(catalog, w) for w in wanted):
             continue
         ref = spec["local"]
         if "from" in spec:
@@ -392,15 +402,39 @@ def ensure_images(selection=None) -> dict:
             context = CONTEXTS_DIR / spec["context"]
             if name == "docker_host":
                 stage_compose_plugin(context)
-            want = context_hash(context, base_id or "")
+            for target, source in spec.get("stage", {}).items():
+                stage_tree(ROOT / source, context / target)
+            build_args = {arg: catalog["images"][image]["local"] for arg, image in spec.get("image_args", {}).items()}
+            want = context_hash(context, base_id or "", *(image_id(ref) or "" for ref in build_args.values()))
         if image_label(ref, HASH_LABEL) == want:
             results[name] = "present"
             continue
         log(f"building {ref}")
         started = time.monotonic()
-        docker_build(ref, want, spec["kind"], context=context, base_ref=parent_ref, dockerfile=dockerfile)
+        docker_build(ref, want, spec["kind"], context=context, base_ref=parent_ref, dockerfile=dockerfile,
+                     build_args=build_args if context is not None else None)
         results[name] = f"built in {time.monotonic() - started:.0f}s"
     return results
+
+
+def _needs(catalog: dict, name: str) -> set:
+    """The images an image is built from (its 'from' and its image_args), transitively."""
+    spec = catalog["images"][name]
+    direct = {spec["from"]} if "from" in spec else set()
+    direct |= set(spec.get("image_args", {}).values())
+    return direct.union(*(_needs(catalog, parent) for parent in direct))
+
+
+def stage_tree(source: Path, target: Path) -> None:
+    """A directory of the checkout copied into a build context (replaced when it differs; hashed with it)."""
+    if target.exists():
+        same = sorted(p.relative_to(target) for p in target.rglob("*")) == sorted(
+            p.relative_to(source) for p in source.rglob("*")) and all(
+            (target / p.relative_to(source)).read_bytes() == p.read_bytes() for p in source.rglob("*") if p.is_file())
+        if same:
+            return
+        shutil.rmtree(target)
+    shutil.copytree(source, target)
 
 
 def stage_compose_plugin(context: Path) -> None:
@@ -416,10 +450,12 @@ def stage_compose_plugin(context: Path) -> None:
 # --------------------------------------------------------------------------- legacy example on this machine
 
 # Service of examples/legacy-project -> catalog image that runs it here. MariaDB, Redis, Prometheus and both
-# exporters are the real software; the rest are orchestration-only stand-ins (the Go API cannot be built
-# without the Go module proxy, the Grafana/Jaeger/Loki/Promtail images cannot be pulled).
+# exporters are the real software, and so is the API: the example's legacy Go code needs the Go module proxy, so
+# the API runs the code of the migration guide (docs/examples/go, the "after" version, built against Debian's
+# OpenTelemetry Go SDK) in both pictures, exporting OTLP wherever the compose file's environment points it.
+# Grafana, Jaeger, Loki and Promtail are orchestration-only stand-ins (their images cannot be pulled).
 LEGACY_EXAMPLE_IMAGES = {
-    "api": "app", "mysql": "mariadb", "redis": "redis", "jaeger": "jaeger", "prometheus": "prometheus",
+    "api": "shop_api", "mysql": "mariadb", "redis": "redis", "jaeger": "jaeger", "prometheus": "prometheus",
     "loki": "loki", "promtail": "promtail", "grafana": "grafana", "mysqld-exporter": "mysqld_exporter",
     "redis-exporter": "redis_exporter",
 }
@@ -430,7 +466,7 @@ def legacy_override(images: dict) -> str:
     lines = [
         "# Written by tests/harness/dockerhost.py legacy-override: runs the example on a machine that cannot",
         "# pull its images. lgtm-test/standin-* images are ORCHESTRATION-ONLY stand-ins; mariadb, redis,",
-        "# prometheus and the exporters are the real software.",
+        "# prometheus, the exporters and the API (docs/examples/go, built here) are the real software.",
         "services:",
     ]
     for service, image in LEGACY_EXAMPLE_IMAGES.items():

@@ -3,17 +3,29 @@
 Real here: MariaDB, Redis, Prometheus (legacy), mysqld-exporter and redis-exporter - the `mysql_up 1` and
 `redis_up 1` checks are real scrapes of real databases, over the stack's network; the dashboards' PromQL is
 parsed by the real promtool, and the bundled MySQL/Redis dashboards' metrics are looked up in the real
-exporters' output. The API, Jaeger, Loki, Promtail, Grafana, Alloy, Tempo and Mimir containers are
+exporters' output. The API is the real Go program of docs/examples/go (the example's code after the Go
+guide, built against Debian's OpenTelemetry Go SDK): what it logs and the OTLP it sends are real, decoded here
+with the real protobuf definitions. Jaeger, Loki, Promtail, Grafana, Alloy, Tempo and Mimir containers are
 orchestration-only stand-ins (lgtm-test/standin-*): checks on them prove that compose created, replaced,
-removed and mounted the right containers, nothing about telemetry, config acceptance or correlation.
+removed and mounted the right containers, nothing about telemetry, config acceptance or correlation (the Alloy
+stand-in only hands back, undecoded, the bytes the API posted to its address).
 """
 
+import base64
+import gzip
 import json
 import os
 import re
+import sys
 import time
+import uuid
 
 import pytest
+from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
+
+sys.path.insert(0, os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "collections"))
+from ansible_collections.lgtm.stack.plugins.module_utils import alloy  # noqa: E402 - the collection's own parser
 
 SCENARIO = os.environ.get("MOLECULE_SCENARIO_NAME", "default")
 PROJECT = "lgtm-molecule-%s" % SCENARIO
@@ -22,6 +34,7 @@ EXAMPLE_DIR = os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "examples",
 LEGACY = ("jaeger", "prometheus", "promtail")
 KEPT = ("api", "mysql", "redis")
 STACK = ("alloy", "tempo", "loki", "mimir", "grafana", "mysqld-exporter", "redis-exporter")
+OTLP_HTTP_PORT = 24318  # vars/main.yml lgtm_test_ports.otlp_http: Alloy's OTLP/HTTP port on the host
 SECRETS = ("example-root-pw", "example-shop-pw", "example-admin-pw", "example-exporter-pw")
 
 
@@ -262,3 +275,85 @@ def test_bundled_exporter_dashboards_use_metrics_the_real_exporter_exposes(host,
     exposed = set(re.split(r"[{ ]", line, 1)[0] for line in _scrape(host, service, port).splitlines()
                   if line and not line.startswith("#"))
     assert wanted - exposed == set(), "the dashboard queries metrics %s doesn't expose" % service
+
+
+def _alloy_identity_and_trace_fields(host, service):
+    """What the rendered Alloy config writes for a compose service's container logs ({label: value}) and the JSON
+    fields its log pipeline lifts into the trace_id metadata."""
+    config = alloy.parse(host.file(os.path.join(PROJECT_DIR, "observability", "alloy", "config.alloy")).content_string)
+    components = config.components()
+    _, rules = alloy.body_values(components[("discovery.relabel", "containers")])
+    labels = {}
+    for rule in rules.get("rule", []):
+        attrs, _ = alloy.body_values(rule)
+        if attrs.get("regex") == service and "replacement" in attrs:
+            labels[attrs["target_label"]] = attrs["replacement"]
+    _, stages = alloy.body_values(components[("loki.process", "containers")])
+    expressions = alloy.body_values(stages["stage.json"][0])[0]["expressions"]
+    fields = [alt.strip().strip('"') for alt in expressions["trace_id"].split("||")]
+    return labels, fields
+
+
+def _otlp_posts(host, port):
+    """The OTLP/HTTP requests the Alloy stand-in received on its published port, decoded (traces, logs)."""
+    kept = json.loads(host.check_output("curl -sf http://127.0.0.1:%s/standin/posts", str(port)))
+    decoded = {"traces": [], "logs": []}
+    for post in kept:
+        body = base64.b64decode(post["body"])
+        if post.get("content_encoding") == "gzip":
+            body = gzip.decompress(body)
+        for path, name, message in (("/v1/traces", "traces", trace_service_pb2.ExportTraceServiceRequest),
+                                    ("/v1/logs", "logs", logs_service_pb2.ExportLogsServiceRequest)):
+            if post["path"] == path:
+                assert post["content_type"] == "application/x-protobuf", post["content_type"]
+                request = message()
+                request.ParseFromString(body)
+                decoded[name].append(request)
+    return decoded
+
+
+def _resource(resource):
+    return {kv.key: kv.value.string_value for kv in resource.attributes}
+
+
+def test_the_real_api_speaks_the_identity_alloy_gives_its_logs(host):
+    """The API (the real Go program) answers a request carrying a W3C traceparent: its stdout JSON line carries
+    the trace id in a field Alloy's log pipeline lifts, and the spans and log records it posts to Alloy's OTLP
+    address carry that trace and the same service name, namespace and environment as the labels Alloy gives
+    its container logs - one identity on every signal."""
+    api = _inspect(host, _containers(host)["api"]["ID"])
+    assert not api["Config"]["Labels"].get("org.lgtm-test.standin"), "the API must be the real Go program"
+    alloy_labels = _inspect(host, _containers(host)["alloy"]["ID"])["Config"]["Labels"]
+    if not alloy_labels.get("org.lgtm-test.standin"):
+        pytest.skip("a real Alloy: molecule/e2e follows the telemetry through it")
+    trace_id = uuid.uuid4().hex
+    script = ("import urllib.request as u; r = u.Request('http://api:8080/products', headers={'traceparent': "
+              "'00-%s-00f067aa0ba902b7-01'}); print(u.urlopen(r, timeout=10).status)" % trace_id)
+    status = host.check_output("docker run --rm --network %s --entrypoint python3 "
+                               "lgtm-test/standin:orchestration-only -c %s", PROJECT, script)
+    assert status.strip() == "200"
+
+    labels, fields = _alloy_identity_and_trace_fields(host, "api")
+    assert set(labels) == {"service_name", "service_namespace", "deployment_environment_name"}, labels
+    lines = [json.loads(line) for line in host.check_output("docker logs %s 2>&1", api["Id"]).splitlines()
+             if line.startswith("{")]
+    listed = [line for line in lines if line.get("msg") == "products listed"]
+    assert listed and any(line.get(field) == trace_id for line in listed for field in fields), (fields, lines[-3:])
+
+    deadline, spans, records = time.monotonic() + 45, [], []
+    while time.monotonic() < deadline and not (spans and records):
+        posts = _otlp_posts(host, OTLP_HTTP_PORT)
+        spans = [(_resource(rs.resource), span) for request in posts["traces"] for rs in request.resource_spans
+                 for ss in rs.scope_spans for span in ss.spans if span.trace_id.hex() == trace_id]
+        records = [(_resource(rl.resource), rec) for request in posts["logs"] for rl in request.resource_logs
+                   for sl in rl.scope_logs for rec in sl.log_records if rec.trace_id.hex() == trace_id]
+        time.sleep(2)
+    assert spans, "no span of trace %s reached Alloy's OTLP address" % trace_id
+    assert records, "no log record of trace %s reached Alloy's OTLP address" % trace_id
+    server = [span for _, span in spans if span.kind == span.SPAN_KIND_SERVER]
+    assert server and server[0].parent_span_id.hex() == "00f067aa0ba902b7"
+    assert {rec.span_id.hex() for _, rec in records} <= {span.span_id.hex() for _, span in spans}
+    for resource, _ in spans + records:
+        assert resource.get("service.name") == labels["service_name"], resource
+        assert resource.get("service.namespace") == labels["service_namespace"], resource
+        assert resource.get("deployment.environment.name") == labels["deployment_environment_name"], resource

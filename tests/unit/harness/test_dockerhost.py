@@ -181,6 +181,54 @@ def test_ensure_images_builds_only_what_changed(monkeypatch, tmp_path):
     assert built == ["lgtm-test/real:1"]
 
 
+def test_an_image_built_from_another_gets_it_as_build_argument_and_staged_sources(monkeypatch, tmp_path):
+    """shop_api: docs/examples/go staged into its context, built FROM the go_sdk image (GO_SDK_IMAGE); a change
+    of the staged sources or of the go_sdk image rebuilds it, nothing else does."""
+    for name in ("sdk", "app"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "Dockerfile").write_text("ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\n")
+    source = tmp_path / "checkout" / "docs" / "examples" / "go"
+    source.mkdir(parents=True)
+    (source / "main.go").write_text("package main\n")
+    catalog = {"base": {"local": "lgtm-test/base:1"}, "images": {
+        "app": {"kind": "real", "context": "app", "image_args": {"SDK": "sdk"}, "stage": {"src": "docs/examples/go"},
+                "local": "lgtm-test/app:1"},
+        "sdk": {"kind": "real", "context": "sdk", "local": "lgtm-test/sdk:1"}}}
+    monkeypatch.setattr(dh, "load_catalog", lambda: catalog)
+    monkeypatch.setattr(dh, "CONTEXTS_DIR", tmp_path)
+    monkeypatch.setattr(dh, "ROOT", tmp_path / "checkout")
+    monkeypatch.setattr(dh, "ensure_base_image", lambda ref, mirror: "present")
+    labels, built, ids = {}, [], {"lgtm-test/sdk:1": "sdk-1"}
+    monkeypatch.setattr(dh, "image_id", lambda ref: ids.get(ref, f"id-of-{ref}"))
+    monkeypatch.setattr(dh, "image_label", lambda ref, label: labels.get(ref))
+
+    def fake_build(ref, hash_value, kind, **kwargs):
+        built.append((ref, kwargs.get("build_args")))
+        labels[ref] = hash_value
+
+    monkeypatch.setattr(dh, "docker_build", fake_build)
+    dh.ensure_images(["app"])
+    assert built == [("lgtm-test/sdk:1", {}), ("lgtm-test/app:1", {"SDK": "lgtm-test/sdk:1"})]
+    assert (tmp_path / "app" / "src" / "main.go").read_text() == "package main\n"
+    built.clear()
+    dh.ensure_images(["app"])
+    assert built == []
+    (source / "main.go").write_text("package main // changed\n")
+    dh.ensure_images(["app"])
+    assert [ref for ref, _ in built] == ["lgtm-test/app:1"]
+    built.clear()
+    ids["lgtm-test/sdk:1"] = "sdk-2"
+    dh.ensure_images(["app"])
+    assert [ref for ref, _ in built] == ["lgtm-test/app:1"]
+
+
+def test_the_example_api_runs_the_guide_code_built_here():
+    catalog = dh.load_catalog()
+    spec = catalog["images"][dh.LEGACY_EXAMPLE_IMAGES["api"]]
+    assert spec["kind"] == "real" and spec["stage"] == {"src": "docs/examples/go"}
+    assert spec["image_args"] == {"GO_SDK_IMAGE": "go_sdk"}
+
+
 def test_standin_dockerfile_declares_component_and_ports():
     text = dh.standin_dockerfile("lgtm-test/standin:o", "tempo", {"ready_path": "/ready", "ports": [3200, 4318]})
     assert text.startswith("FROM lgtm-test/standin:o\n")

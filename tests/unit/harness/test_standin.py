@@ -1,5 +1,6 @@
 """Unit tests for the orchestration-only stand-in server."""
 
+import base64
 import http.client
 import importlib.util
 import json
@@ -66,6 +67,14 @@ def test_posts_are_accepted_and_counted(server):
     after = json.loads(_request(server, "GET", "/standin")[1])
     assert after["posts"] == before["posts"] + 1
     assert after["orchestration_only"] is True
+
+
+def test_posts_are_handed_back_as_they_came(server):
+    """A test decodes what a real client posted to a stand-in's address; the stand-in keeps the bytes only."""
+    _request(server, "POST", "/v1/logs", b"\x0a\x00binary")
+    kept = json.loads(_request(server, "GET", "/standin/posts")[1])
+    assert kept[-1]["path"] == "/v1/logs" and kept[-1]["content_type"] == "application/json"
+    assert base64.b64decode(kept[-1]["body"]) == b"\x0a\x00binary"
 
 
 def test_missing_config_file_fails_the_start(tmp_path):

@@ -12,11 +12,15 @@ Behaviour:
 * GET STANDIN_READY_PATH and GET / answer 200; GET /standin answers a JSON
   description (component, arguments, counts of POSTs received);
 * any POST answers 200 with an empty body (what OTLP/HTTP clients accept);
+  the last POSTs are kept as they came (GET /standin/posts: path, headers
+  that describe the body, body in base64) so that a test can decode what a
+  real client sent to this address - the stand-in itself never reads them;
 * every argument of the form --*config.file=PATH, --config=PATH or `run PATH`
   must name a readable file, else it exits 2: a broken bind mount fails the
   container like it would fail the real component's start.
 """
 
+import base64
 import json
 import os
 import re
@@ -29,7 +33,8 @@ COMPONENT = os.environ.get("STANDIN_COMPONENT", "unknown")
 READY_PATH = os.environ.get("STANDIN_READY_PATH", "/ready")
 PORTS = [int(p) for p in os.environ.get("STANDIN_PORTS", "8080").split()]
 CONFIG_ARG = re.compile(r"^--?(?:[\w.-]*config[.-]file|config)=(.+)$")
-POSTS = {"count": 0}
+POSTS = {"count": 0, "kept": []}
+KEEP = 200
 LOCK = threading.Lock()
 
 
@@ -59,6 +64,10 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/standin":
             info = {"component": COMPONENT, "orchestration_only": True, "args": sys.argv[1:], "posts": POSTS["count"]}
             self._send(200, json.dumps(info).encode(), "application/json")
+        elif path == "/standin/posts":
+            with LOCK:
+                kept = list(POSTS["kept"])
+            self._send(200, json.dumps(kept).encode(), "application/json")
         elif path in (READY_PATH, "/"):
             self._send(200, b"ready (orchestration-only stand-in)\n")
         else:
@@ -66,10 +75,13 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):  # noqa: N802
         length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
+        body = self.rfile.read(length) if length else b""
+        entry = {"path": self.path, "content_type": self.headers.get("Content-Type"),
+                 "content_encoding": self.headers.get("Content-Encoding"),
+                 "body": base64.b64encode(body).decode()}
         with LOCK:
             POSTS["count"] += 1
+            POSTS["kept"] = (POSTS["kept"] + [entry])[-KEEP:]
         self._send(200, b"", self.headers.get("Content-Type") or "application/x-protobuf")
 
     def log_message(self, fmt, *args):
