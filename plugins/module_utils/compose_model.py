@@ -19,7 +19,15 @@ import os
 import re
 import shlex
 
-from ansible_collections.lgtm.stack.plugins.module_utils.yamlutil import InputError, line_of, load_yaml, read_text
+from ansible_collections.lgtm.stack.plugins.module_utils.yamlutil import (
+    ComposeTagDict,
+    ComposeTagList,
+    InputError,
+    compose_tag,
+    line_of,
+    load_yaml,
+    read_text,
+)
 
 COMPOSE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
 
@@ -91,15 +99,19 @@ def interpolate(value, env, path=None, line=None):
 
 
 def interpolate_tree(node, env, path):
+    """Interpolate every string of a parsed document; a compose merge tag (`!reset`, `!override`) stays on the
+    interpolated value so that the merge can honour it."""
     if isinstance(node, str):
         return interpolate(node, env, path)
+    tag = compose_tag(node)
     if isinstance(node, list):
-        return [interpolate_tree(v, env, path) for v in node]
+        out = [interpolate_tree(v, env, path) for v in node]
+        return ComposeTagList(tag, out) if tag else out
     if isinstance(node, dict):
         out = {}
         for key, value in node.items():
             out[key] = interpolate_tree(value, env, "%s:%s" % (path, line_of(node, key)) if line_of(node, key) else path)
-        return out
+        return ComposeTagDict(tag, out, {}, None) if tag else out
     return node
 
 
@@ -219,11 +231,17 @@ _REPLACED_ON_MERGE = ("command", "entrypoint", "test")
 
 def _merge(base, override):
     """Compose-like merge for the raw fallback: mappings merge, sequences of ports/volumes append, a command,
-    entrypoint or healthcheck test is replaced."""
+    entrypoint or healthcheck test is replaced; `!reset` drops the key, `!override` replaces its value."""
     if isinstance(base, dict) and isinstance(override, dict):
         out = dict(base)
         for key, value in override.items():
-            out[key] = value if key in _REPLACED_ON_MERGE or key not in base else _merge(base.get(key), value)
+            tag = compose_tag(value)
+            if tag == "reset":
+                out.pop(key, None)
+            elif tag == "override" or key in _REPLACED_ON_MERGE or key not in base:
+                out[key] = value
+            else:
+                out[key] = _merge(base.get(key), value)
         return out
     if isinstance(base, list) and isinstance(override, list):
         return base + [v for v in override if v not in base]
@@ -408,6 +426,100 @@ def command_flag(svc, names):
 # --------------------------------------------------------------------------- what a container sees
 
 
+# --------------------------------------------------------------------------- files baked into a built image
+
+_DOCKERFILE_FLAG = re.compile(r"^--([a-z-]+)(?:=(.*))?$")
+
+
+def dockerfile(svc):
+    """(path, text) of the Dockerfile a service is built from, or (path or None, None) when it cannot be read
+    (no local build context, a remote context, an inline dockerfile, a missing file)."""
+    build = svc.get("build")
+    if isinstance(build, str):
+        build = {"context": build}
+    if not isinstance(build, dict) or not build.get("context") or "://" in str(build["context"]) \
+            or str(build["context"]).startswith("git@"):
+        return None, None
+    path = os.path.join(str(build["context"]), str(build.get("dockerfile") or "Dockerfile"))
+    try:
+        return path, read_text(path)
+    except (IOError, OSError, InputError):
+        return path, None
+
+
+def dockerfile_instructions(text):
+    """(line, instruction upper-cased, arguments) of a Dockerfile, continuation lines joined, comments dropped."""
+    out, pending, start = [], "", None
+    for number, raw in enumerate(text.splitlines(), 1):
+        stripped = raw.strip()
+        if not pending and (not stripped or stripped.startswith("#")):
+            continue
+        if pending and stripped.startswith("#"):
+            continue
+        start = start or number
+        if stripped.endswith("\\"):
+            pending += stripped[:-1] + " "
+            continue
+        words = (pending + stripped).split(None, 1)
+        out.append((start, words[0].upper(), words[1] if len(words) > 1 else ""))
+        pending, start = "", None
+    return out
+
+
+def _copy_arguments(args):
+    """(flags, sources, destination) of a COPY/ADD line, shell or JSON form; None when it cannot be read."""
+    args = args.strip()
+    if args.startswith("["):
+        try:
+            words = [str(w) for w in json.loads(args)]
+        except ValueError:
+            return None
+    else:
+        try:
+            words = shlex.split(args)
+        except ValueError:
+            return None
+    flags = {}
+    while words and _DOCKERFILE_FLAG.match(words[0]):
+        match = _DOCKERFILE_FLAG.match(words.pop(0))
+        flags[match.group(1)] = match.group(2)
+    return (flags, words[:-1], words[-1]) if len(words) >= 2 else None
+
+
+def baked_files(svc):
+    """What the final stage of a service's Dockerfile copies from its build context into the image, as mounts
+    (target, host, label `Dockerfile:line`): the files a component reads when nothing is mounted over them.
+    Left out: COPY --from (another stage or image), URLs, wildcards, heredocs, sources outside the context."""
+    path, text = dockerfile(svc)
+    if text is None:
+        return []
+    context = os.path.normpath(str(svc["build"]["context"] if isinstance(svc["build"], dict) else svc["build"]))
+    mounts, workdir = [], "/"
+    for line, instruction, args in dockerfile_instructions(text):
+        if instruction == "FROM":
+            mounts, workdir = [], "/"
+        elif instruction == "WORKDIR":
+            workdir = os.path.normpath(os.path.join(workdir, args.strip().strip('"')))
+        elif instruction in ("COPY", "ADD"):
+            parsed = _copy_arguments(args)
+            if parsed is None or "from" in parsed[0] or "<<" in args:
+                continue
+            _flags, sources, dest = parsed
+            dest = dest if dest.startswith("/") else os.path.join(workdir, dest)
+            into_dir = dest.endswith("/") or len(sources) > 1
+            for source in sources:
+                host = os.path.normpath(os.path.join(context, source))
+                if "://" in source or re.search(r"[*?\[]", source) or not _under(host, context):
+                    continue
+                if os.path.isdir(host):
+                    target = dest
+                else:
+                    target = os.path.join(dest, os.path.basename(host)) if into_dir else dest
+                mounts.append({"target": os.path.normpath(target), "host": host, "content": None,
+                               "label": "%s:%d" % (path, line), "config": None, "baked": True})
+    return mounts
+
+
 def _mounts(project, svc):
     """Bind mounts and compose configs of a service, shallowest target first.
 
@@ -454,11 +566,23 @@ def mounted_file(project, svc, container_path):
         if _under(container_path, mount["target"]):
             best = mount  # sorted shallow -> deep
     if best is None:
-        return None
+        # Nothing mounted there: what the image's own Dockerfile put there (the later COPY wins).
+        for mount in baked_files(svc):
+            if _under(container_path, mount["target"]) and (best is None or len(mount["target"]) >= len(best["target"])):
+                best = mount
+        if best is None:
+            return None
+        entry = _file_entry(container_path, best, _below(best, container_path))
+        entry["baked"] = best["label"]
+        return entry
     if best["content"] is not None:
         return _file_entry(container_path, best) if container_path == best["target"] else None
-    rest = container_path[len(best["target"]):].lstrip("/")
-    return _file_entry(container_path, best, os.path.join(best["host"], rest) if rest else best["host"])
+    return _file_entry(container_path, best, _below(best, container_path))
+
+
+def _below(mount, container_path):
+    rest = container_path[len(mount["target"]):].lstrip("/")
+    return os.path.join(mount["host"], rest) if rest else mount["host"]
 
 
 def mounted_files(project, svc, container_dir, suffixes):

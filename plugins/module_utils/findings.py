@@ -182,6 +182,12 @@ PLAN = {
                   'rules fire in Mimir.',
                   'Set lgtm_mimir_alertmanager_url to deliver the alerts; edit rules in the file, not through '
                   "Mimir's ruler API (local storage is read-only)."),
+    'P044': Entry('info',
+                  "The Alertmanager the legacy Prometheus sent alerts to receives those of Mimir's ruler "
+                  '(`ruler.alertmanager_url`, one URL per static target, Alertmanager API v2): its routes and '
+                  'receivers are unchanged.',
+                  'Prometheus added its `global.external_labels` to every alert it sent: check Alertmanager routes '
+                  'that match on them. lgtm_mimir_alertmanager_url overrides the carried URL.'),
 }
 
 # Go code findings (lgtm.stack.go_telemetry_info). GO005 is low when client_golang metrics exist, else medium.

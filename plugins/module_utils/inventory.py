@@ -85,10 +85,7 @@ class _ComposeAccounting(_Base):
                 self.add("service", name, "replaced", "%s: %s" % (removal["component"], removal["reason"]),
                          None, svc.get("file"), svc.get("line"))
             else:
-                detail = "kept (%s); only rewired" % svc.get("component")
-                if _is_alertmanager(svc):
-                    detail += "; no Prometheus sends it alerts any more"
-                self.add("service", name, "carried", detail, "P036" if _is_alertmanager(svc) else None,
+                self.add("service", name, "carried", "kept (%s); only rewired" % svc.get("component"), None,
                          svc.get("file"), svc.get("line"))
 
     def volumes(self):
@@ -195,15 +192,27 @@ class _ComposeAccounting(_Base):
                 else:
                     self.add("rule_group", group["name"], "dropped", "%s; not evaluated by the new stack" % what,
                              "P015", where, group.get("line"))
-        alerting = prometheus.get("alerting")
-        if alerting is None:
-            alerting = _read_alerting(prom_file)
-        for index, target in enumerate(alerting):
-            self.add("alerting", target["name"], "dropped", "Prometheus alerting.alertmanagers[%d] (%s): no "
-                     "Prometheus is left to send alerts" % (index, ", ".join(target["targets"]) or "discovered"),
-                     "P036", prom_file, target.get("line"))
+        carried = dict((am["name"], am) for am in self.plan.get("mimir_alertmanagers") or [])
+        receiving = set()
+        for am in prometheus.get("alerting") or []:
+            fate = carried.get(am["name"]) or {}
+            targets = ", ".join(am["targets"]) or "discovered"
+            if fate.get("urls"):
+                receiving.update(t.rsplit(":", 1)[0] for t in am["targets"])
+                self.add("alerting", am["name"], "converted", "Prometheus alerting.%s (%s) -> Mimir ruler "
+                         "alertmanager_url %s" % (am["name"], targets, ",".join(fate["urls"])), "P044", prom_file,
+                         am.get("line"))
+            else:
+                self.add("alerting", am["name"], "dropped", "Prometheus alerting.%s (%s): %s" % (
+                    am["name"], targets, fate.get("why") or "no Prometheus is left to send alerts"), "P036",
+                    prom_file, am.get("line"))
         for name, svc in sorted(self.services.items()):
-            if _is_alertmanager(svc):
+            if not _is_alertmanager(svc):
+                continue
+            if receiving & set([name, svc.get("container_name")] + list(svc.get("network_aliases") or [])):
+                self.add("alerting", "service %s" % name, "carried", "Alertmanager '%s' keeps running and receives "
+                         "the alerts of Mimir's ruler" % name, "P044", svc.get("file"), svc.get("line"))
+            else:
                 self.add("alerting", "service %s" % name, "dropped", "Alertmanager '%s' keeps running, but no "
                          "Prometheus rule sends it alerts any more" % name, "P036", svc.get("file"), svc.get("line"))
 
@@ -484,20 +493,6 @@ def _rule_groups(rule):
         groups = [{"name": "%s#%d" % (rule.get("container_path"), i), "rules": 0, "alerts": [], "line": None}
                   for i in range(rule["groups"])]
     return groups
-
-
-def _read_alerting(path):
-    """[{name, targets, line}] of prometheus.yml's alerting.alertmanagers (the analysis does not record it yet)."""
-    doc = _load(path) or {}
-    out = []
-    alerting = doc.get("alerting") if isinstance(doc, dict) else None
-    for index, am in enumerate((alerting or {}).get("alertmanagers") or [] if isinstance(alerting, dict) else []):
-        if not isinstance(am, dict):
-            continue
-        targets = [str(t) for s in am.get("static_configs") or [] if isinstance(s, dict)
-                   for t in s.get("targets") or []]
-        out.append({"name": "alertmanagers[%d]" % index, "targets": targets, "line": getattr(am, "line", None)})
-    return out
 
 
 def inventory(legacy, plan):

@@ -23,6 +23,7 @@ import re
 from ansible_collections.lgtm.stack.plugins.module_utils.compose_model import (
     command_flag,
     container_to_host,
+    dockerfile,
     image_parts,
     load_project,
     mounted_file,
@@ -86,7 +87,7 @@ HOST_ALIASES = ("host.docker.internal", "host-gateway", "172.17.0.1", "gateway.d
 # a web app on port 3000, stays untouched.
 _REPLACED = ("jaeger", "prometheus", "otel_collector", "promtail", "grafana_agent", "loki", "grafana", "tempo", "mimir",
              "alloy", "mysqld_exporter", "redis_exporter")
-_FROM = re.compile(r"^\s*FROM\s+(?:--platform=\S+\s+)?(\S+)", re.I | re.M)
+_FROM = re.compile(r"^\s*FROM\s+(?:--platform=\S+\s+)?(\S+)(?:\s+AS\s+(\S+))?", re.I | re.M)
 
 
 def _by_image(image):
@@ -105,19 +106,15 @@ def _by_image(image):
 
 
 def _dockerfile_base(svc):
-    """The first FROM image of a service's Dockerfile (None when it cannot be read)."""
-    build = svc.get("build")
-    if isinstance(build, str):
-        build = {"context": build}
-    if not isinstance(build, dict) or not build.get("context") or "://" in str(build["context"]):
-        return None
-    path = os.path.join(str(build["context"]), str(build.get("dockerfile") or "Dockerfile"))
-    try:
-        with open(path) as handle:
-            match = _FROM.search(handle.read())
-    except (IOError, OSError):
-        return None
-    return match.group(1) if match else None
+    """The base image of the stage a service's Dockerfile ends with - what the container runs - following
+    `FROM <earlier stage>` (None when it cannot be read)."""
+    _path, text = dockerfile(svc)
+    stages, base = {}, None
+    for match in _FROM.finditer(text or ""):
+        base = stages.get(match.group(1).lower(), match.group(1))
+        if match.group(2):
+            stages[match.group(2).lower()] = base
+    return base
 
 
 def classify(name, svc):
@@ -344,8 +341,35 @@ def analyse_prometheus(project, name, svc, warnings):
             info["on_disk"] = rule.get("content") is None and os.path.isfile(rule.get("host_path") or "")
         rule_files.append(info)
     result.update({"global": dict(doc.get("global") or {}), "scrape_configs": jobs, "rule_files": rule_files,
-                   "remote_write": _redact_auth(doc.get("remote_write") or [])})
+                   "remote_write": _redact_auth(doc.get("remote_write") or []),
+                   "alerting": prometheus_alertmanagers(doc)})
     return result
+
+
+_AM_CLIENT_KEYS = ("basic_auth", "authorization", "oauth2", "tls_config", "bearer_token", "bearer_token_file",
+                   "proxy_url", "sigv4", "follow_redirects", "enable_http2")
+
+
+def prometheus_alertmanagers(doc):
+    """prometheus.yml's alerting.alertmanagers: [{name, line, scheme, path_prefix, api_version, targets (static),
+    discovery (other *_sd_configs keys), client (HTTP client keys set), relabel}] (Prometheus' defaults: scheme
+    http, path_prefix /, api_version v2)."""
+    alerting = doc.get("alerting") if isinstance(doc, dict) else None
+    out = []
+    for index, am in enumerate((alerting or {}).get("alertmanagers") or [] if isinstance(alerting, dict) else []):
+        if not isinstance(am, dict):
+            continue
+        out.append({
+            "name": "alertmanagers[%d]" % index, "line": getattr(am, "line", None),
+            "scheme": str(am.get("scheme") or "http"), "path_prefix": str(am.get("path_prefix") or "/"),
+            "api_version": str(am.get("api_version") or "v2"),
+            "targets": [str(t) for s in am.get("static_configs") or [] if isinstance(s, dict)
+                        for t in s.get("targets") or []],
+            "discovery": sorted(k for k in am if k.endswith("_sd_configs")),
+            "client": sorted(k for k in am if k in _AM_CLIENT_KEYS),
+            "relabel": bool(am.get("relabel_configs") or am.get("alert_relabel_configs")),
+        })
+    return out
 
 
 def analyse_otel_collector(project, name, svc, warnings):

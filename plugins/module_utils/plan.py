@@ -69,6 +69,8 @@ class Planner(object):
         self.scrape_files = []
         self.promtail_labels = []
         self.rule_files = []
+        # prometheus.yml's Alertmanagers: the URLs Mimir's ruler sends to, or why one cannot be carried.
+        self.alertmanagers = []
         # local: the stack runs Tempo, Loki and Mimir here; remote: Alloy ships to backends elsewhere
         # (backend["endpoints"], URLs only, no secrets), and only Alloy (and Grafana) run here.
         self.backend = dict({"mode": "local", "endpoints": {}, "grafana": True}, **(backend or {}))
@@ -177,6 +179,7 @@ class Planner(object):
             "scrape_files": self.scrape_files,
             # Prometheus rule files Mimir's ruler evaluates (mounted read-only into its local rule storage).
             "mimir_rule_files": self.rule_files,
+            "mimir_alertmanagers": self.alertmanagers,
             "alloy_needs_host_gateway": host_targets,
             "datasource_map": datasource_map,
             # Where the legacy dashboards are, so that re-runs can carry them again without a new analysis.

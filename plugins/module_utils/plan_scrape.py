@@ -34,7 +34,41 @@ def plan_scrape_jobs(ctx, removed):
                        for s in j["config"].get("static_configs") or [] for t in s.get("targets") or [])
     _scrape_secrets_and_files(ctx, prometheus, [j for j in jobs if j["action"] == "carry"])
     _rule_files(ctx, prometheus)
+    _alertmanagers(ctx, prometheus)
     return jobs, target_map, host_targets
+
+
+def _alertmanagers(ctx, prometheus):
+    """prometheus.yml's Alertmanagers, carried to Mimir's ruler (ctx.alertmanagers: one URL per static target, as
+    Prometheus sends every alert to every target; Mimir's ruler takes a comma-separated list, path = path prefix,
+    API v2) when the ruler evaluates alerting rules; P036 for each one that cannot be, saying why."""
+    alerts = any(rule.get("alerts") for rule in ctx.rule_files)
+    for am in prometheus.get("alerting") or []:
+        why = None
+        if ctx.backend.get("mode") == "remote":
+            why = "the backends are remote: the central Mimir's ruler has its own Alertmanager settings"
+        elif not alerts:
+            why = "no alerting rule is evaluated by Mimir's ruler (see the rule files' findings)"
+        elif am["discovery"] or not am["targets"]:
+            why = "it is found by service discovery (%s), which Mimir's ruler does not take" % (
+                ", ".join(am["discovery"]) or "no static target")
+        elif am["client"] or am["relabel"]:
+            why = "it needs HTTP client settings or relabelling (%s) the ruler's URL cannot carry" % ", ".join(
+                am["client"] + (["relabel_configs"] if am["relabel"] else []))
+        elif am["api_version"] != "v2" or am["scheme"] not in ("http", "https"):
+            why = "Mimir's ruler posts to Alertmanager API v2 over http(s) only (this one: %s, %s)" % (
+                am["api_version"], am["scheme"])
+        prefix = "" if am["path_prefix"].strip("/") == "" else "/" + am["path_prefix"].strip("/")
+        urls = [] if why else ["%s://%s%s" % (am["scheme"], target, prefix) for target in am["targets"]]
+        ctx.alertmanagers.append({"name": am["name"], "line": am.get("line"), "urls": urls, "why": why})
+        if why:
+            ctx.finding("P036", "Prometheus sent alerts to %s (alerting.%s); nothing sends alerts there any more: %s."
+                        % (", ".join(am["targets"]) or "discovered Alertmanagers", am["name"], why),
+                        prometheus.get("file"), am.get("line"), None, None)
+        else:
+            ctx.finding("P044", "Prometheus' Alertmanager %s (alerting.%s) now receives the alerts of Mimir's ruler "
+                        "(ruler.alertmanager_url %s)." % (", ".join(am["targets"]), am["name"], ",".join(urls)),
+                        prometheus.get("file"), am.get("line"), None, None)
 
 
 def _rule_files(ctx, prometheus):

@@ -102,6 +102,9 @@ def plan_to_vars(plan):
         # Prometheus rule files Mimir's ruler evaluates.
         "lgtm_mimir_rule_files": [{"host_path": r["host_path"], "name": r["name"]}
                                   for r in plan.get("mimir_rule_files") or []] or None,
+        # ... and the Alertmanagers the legacy Prometheus sent their alerts to.
+        "lgtm_mimir_alertmanager_url": ",".join(url for am in plan.get("mimir_alertmanagers") or []
+                                                for url in am.get("urls") or []) or None,
     }
     # Each component's data volume: the plan keeps them apart from the project's own (legacy) volumes.
     for component, volume in sorted((plan.get("stack_volumes") or {}).items()):
@@ -112,9 +115,15 @@ def plan_to_vars(plan):
         variables.update({"lgtm_grafana_adopt_volume": adopted.get("name"),
                           "lgtm_grafana_delete_datasources": list(plan.get("grafana_delete_datasources") or []),
                           "lgtm_stack_grafana_admin_reset": True})
-    requires = []
     if plan.get("loki_retention_period"):
         variables["lgtm_loki_retention_period"] = str(plan["loki_retention_period"])
+    requires = _exporter_vars(plan, names, variables)
+    return dict((k, v) for k, v in variables.items() if v is not None), requires
+
+
+def _exporter_vars(plan, names, variables):
+    """The exporters' variables (into `variables`); returns the secrets the user must still provide."""
+    requires = []
     exporters = plan.get("exporters") or {}
     mysqld = (exporters.get("mysqld_exporter") or [None])[0]
     redis = (exporters.get("redis_exporter") or [None])[0]
@@ -151,4 +160,4 @@ def plan_to_vars(plan):
             if target not in carried_targets:
                 exporter_jobs.append({"job_name": component.replace("_", "-"), "target": target})
     variables["lgtm_alloy_scrape_exporters"] = exporter_jobs
-    return dict((k, v) for k, v in variables.items() if v is not None), requires
+    return requires

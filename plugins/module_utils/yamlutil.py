@@ -73,6 +73,24 @@ if HAS_YAML:
 
     _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
+    def _construct_compose_tag(kind):
+        """Compose's merge tags (Compose >= 2.24): `!reset` drops what earlier files set, `!override` replaces it
+        instead of merging. The value is read as written and marked, so the raw merge can honour the tag."""
+
+        def construct(loader, node):
+            if isinstance(node, yaml.MappingNode):
+                value = _construct_mapping(loader, node, deep=True)
+                return ComposeTagDict(kind, value, value._lines, value.line)
+            if isinstance(node, yaml.SequenceNode):
+                return ComposeTagList(kind, loader.construct_sequence(node, deep=True))
+            value = loader.construct_scalar(node)
+            return ComposeTagScalar(kind) if kind == "reset" or value in ("", None) else value
+
+        return construct
+
+    _LineLoader.add_constructor("!reset", _construct_compose_tag("reset"))
+    _LineLoader.add_constructor("!override", _construct_compose_tag("override"))
+
 
 class _LinedDict(dict):
     """A dict that remembers the line of each key (`.line_of(key)`) and its own line (`.line`)."""
@@ -84,6 +102,42 @@ class _LinedDict(dict):
 
     def line_of(self, key, default=None):
         return self._lines.get(key, default)
+
+
+class ComposeTagDict(_LinedDict):
+    """A mapping tagged `!reset` or `!override` in a compose file (`.compose_tag`)."""
+
+    def __init__(self, kind, data, lines, line):
+        super(ComposeTagDict, self).__init__(data, lines, line)
+        self.compose_tag = kind
+
+
+class ComposeTagList(list):
+    """A sequence tagged `!reset` or `!override` in a compose file (`.compose_tag`)."""
+
+    def __init__(self, kind, items):
+        super(ComposeTagList, self).__init__(items)
+        self.compose_tag = kind
+
+
+class ComposeTagScalar(object):
+    """`key: !reset null` (or an empty `!reset`): the key is dropped by the merge; reads as absent."""
+
+    def __init__(self, kind):
+        self.compose_tag = kind
+
+    def __bool__(self):
+        return False
+
+    __nonzero__ = __bool__
+
+    def __repr__(self):
+        return "!%s null" % self.compose_tag
+
+
+def compose_tag(value):
+    """'reset', 'override' or None: the compose merge tag a parsed value carries."""
+    return getattr(value, "compose_tag", None)
 
 
 def line_of(mapping, key, default=None):

@@ -22,8 +22,8 @@ from .conftest import EXAMPLE, PROJECTS
 # Finding codes the inventory uses that the registry does not hold yet (plugins/module_utils/findings.py).
 # Once one is registered, this test fails: remove it from here (and from inventory.PROPOSED).
 PROPOSED_CODES = {}
-# Configs a fixture's image bakes in (Dockerfile COPY): the analysis reads only mounts, so their artifacts are
-# not accounted for yet. {fixture: {component: relative path}}
+# Configs a fixture's image bakes in (Dockerfile COPY), where this enumeration finds them (the analysis reads
+# the Dockerfile itself). {fixture: {component: relative path}}
 BAKED = {"name-clash": {"prometheus": "prometheus/prometheus.yml"}}
 
 COMPOSE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
@@ -301,9 +301,7 @@ def inventories():
 def _params():
     out = []
     for name in FIXTURES:
-        marks = [pytest.mark.xfail(strict=True, reason="the analysis reads only mounted configs; a config baked into "
-                                   "the image (Dockerfile COPY) has no fate yet")] if name in BAKED else []
-        out.append(pytest.param(name, marks=marks, id=name))
+        out.append(pytest.param(name, id=name))
     return out
 
 

@@ -10,7 +10,7 @@ import yaml
 from ansible_collections.lgtm.stack.plugins.filter.plan_to_vars import plan_to_vars
 from ansible_collections.lgtm.stack.plugins.module_utils import legacy as L
 from ansible_collections.lgtm.stack.plugins.module_utils.plan import build_plan
-from tests.unit.conftest import EXAMPLE
+from tests.unit.conftest import EXAMPLE, PROJECTS
 
 
 @pytest.mark.parametrize("doc, problem", [
@@ -76,3 +76,51 @@ def test_the_mimir_role_mounts_carried_rules_read_only(render_role_template):
     text, _ = render_role_template("mimir", "mimir.yaml.j2", lgtm_project_dir="/srv/shop")
     cfg = yaml.safe_load(text)
     assert cfg["ruler_storage"]["backend"] == "filesystem" and "alertmanager_url" not in cfg["ruler"]
+
+
+def test_the_legacy_alertmanager_receives_the_rulers_alerts():
+    """grafana-piecewise: prometheus.yml sends to alertmanager:9093 (a kept prom/alertmanager service) and its rule
+    file has an alert: Mimir's ruler gets the same Alertmanager (P044), the service joins the stack's network."""
+    plan = _plan(PROJECTS / "grafana-piecewise")
+    assert plan["mimir_alertmanagers"] == [
+        {"name": "alertmanagers[0]", "line": 17, "urls": ["http://alertmanager:9093"], "why": None}]
+    assert any(f["code"] == "P044" and "alertmanager:9093" in f["message"] for f in plan["findings"])
+    assert not any(f["code"] == "P036" for f in plan["findings"])
+    assert plan_to_vars(plan)["vars"]["lgtm_mimir_alertmanager_url"] == "http://alertmanager:9093"
+    (entry,) = [r for r in plan["rewire"] if r["service"] == "alertmanager"]
+    assert plan["network"] in entry["networks_add"]
+
+
+@pytest.mark.parametrize("alertmanager, why", [
+    ("    - scheme: https\n      path_prefix: /am/\n      static_configs:\n        - targets: [a:9093, b:9093]\n",
+     None),
+    ("    - dns_sd_configs:\n        - names: [am.example]\n", "service discovery (dns_sd_configs)"),
+    ("    - basic_auth: {username: u, password: p}\n      static_configs:\n        - targets: [a:9093]\n",
+     "HTTP client settings or relabelling (basic_auth)"),
+    ("    - api_version: v1\n      static_configs:\n        - targets: [a:9093]\n", "API v2 over http(s) only"),
+])
+def test_which_alertmanagers_the_ruler_can_take(tmp_path, alertmanager, why):
+    project = tmp_path / "shop"
+    shutil.copytree(str(EXAMPLE), str(project))
+    prom = project / "prometheus" / "prometheus.yml"
+    prom.write_text(prom.read_text() + "\nalerting:\n  alertmanagers:\n" + alertmanager)
+    (am,) = _plan(project)["mimir_alertmanagers"]
+    assert am["why"] == why if why is None else why in am["why"]
+    if why is None:
+        # Prometheus sends every alert to every target: one ruler URL (group) per target, path as the prefix.
+        assert am["urls"] == ["https://a:9093/am", "https://b:9093/am"]
+    else:
+        assert am["urls"] == []
+
+
+def test_no_alerting_rule_carried_no_alertmanager(tmp_path):
+    project = tmp_path / "shop"
+    shutil.copytree(str(EXAMPLE), str(project))
+    prom = project / "prometheus" / "prometheus.yml"
+    prom.write_text(prom.read_text().replace("rule_files:\n  - /etc/prometheus/rules.yml\n", "")
+                    + "\nalerting:\n  alertmanagers:\n    - static_configs:\n        - targets: [am:9093]\n")
+    plan = _plan(project)
+    assert "no alerting rule" in plan["mimir_alertmanagers"][0]["why"]
+    (p036,) = [f for f in plan["findings"] if f["code"] == "P036"]
+    assert "am:9093" in p036["message"]
+    assert "lgtm_mimir_alertmanager_url" not in plan_to_vars(plan)["vars"]

@@ -141,3 +141,78 @@ def test_load_project_makes_config_files_absolute(tmp_path):
     assert project.model["configs"] == {"p": {"file": str(tmp_path / "prom" / "p.yml")}, "q": {"content": "a: 1"}}
     assert project.services["s"]["configs"] == [{"source": "p", "target": "/p"}]
     assert project.config_origin("q") == str(tmp_path / "compose.yaml")
+
+
+def _built(tmp_path, dockerfile, files=()):
+    context = tmp_path / "prometheus"
+    context.mkdir()
+    (context / "Dockerfile").write_text(dockerfile)
+    for rel in files:
+        (context / rel).parent.mkdir(parents=True, exist_ok=True)
+        (context / rel).write_text("# %s\n" % rel)
+    return context, {"build": {"context": str(context)}, "volumes": []}
+
+
+def test_baked_files_follow_the_final_stage_workdir_and_directories(tmp_path):
+    context, svc = _built(tmp_path, "\n".join([
+        "# syntax=docker/dockerfile:1",
+        "FROM golang:1.22 AS tools",
+        "COPY build.sh /build.sh",  # an earlier stage: not in the image
+        "FROM --platform=linux/amd64 prom/prometheus:v2.53.0",
+        "COPY --chown=nobody:nobody prometheus.yml /etc/prometheus/prometheus.yml",
+        "WORKDIR /etc/prometheus",
+        "COPY rules/ rules/",
+        'ADD ["alerts.yml", "extra.yml", "/etc/prometheus/more/"]',
+        "COPY --from=tools /go/bin/x /bin/x",
+        "COPY https://example.com/a.yml /a.yml",
+        "COPY *.json /dash/",
+        "COPY ../outside.yml /outside.yml",
+        "COPY \\",
+        "  web.yml /etc/prometheus/web.yml",
+    ]), ["build.sh", "prometheus.yml", "rules/a.yml", "alerts.yml", "extra.yml", "web.yml"])
+    dockerfile = str(context / "Dockerfile")
+    mounts = {m["target"]: (m["host"], m["label"]) for m in C.baked_files(svc)}
+    assert mounts == {
+        "/etc/prometheus/prometheus.yml": (str(context / "prometheus.yml"), dockerfile + ":5"),
+        "/etc/prometheus/rules": (str(context / "rules"), dockerfile + ":7"),
+        "/etc/prometheus/more/alerts.yml": (str(context / "alerts.yml"), dockerfile + ":8"),
+        "/etc/prometheus/more/extra.yml": (str(context / "extra.yml"), dockerfile + ":8"),
+        "/etc/prometheus/web.yml": (str(context / "web.yml"), dockerfile + ":13"),
+    }
+    entry = C.mounted_file(None, svc, "/etc/prometheus/rules/a.yml")
+    assert entry["host_path"] == str(context / "rules" / "a.yml") and entry["baked"] == dockerfile + ":7"
+
+
+def test_a_mount_hides_what_the_image_has_there(tmp_path):
+    """A bind mount wins over the image's own file, even over a deeper one (Docker mounts over the image)."""
+    context, svc = _built(tmp_path, "FROM prom/prometheus:v2.53.0\nCOPY prometheus.yml /etc/prometheus/prometheus.yml\n",
+                          ["prometheus.yml"])
+    (tmp_path / "conf").mkdir()
+    svc["volumes"] = [{"type": "bind", "source": str(tmp_path / "conf"), "target": "/etc/prometheus"}]
+    entry = C.mounted_file(None, svc, "/etc/prometheus/prometheus.yml")
+    assert entry["host_path"] == str(tmp_path / "conf" / "prometheus.yml") and "baked" not in entry
+
+
+@pytest.mark.parametrize("build", [None, "https://github.com/x/y.git", {"context": "git@github.com:x/y.git"}])
+def test_no_local_dockerfile_bakes_nothing(build):
+    assert C.baked_files({"build": build}) == [] if build else C.dockerfile({}) == (None, None)
+
+
+def test_an_unreadable_dockerfile_bakes_nothing(tmp_path):
+    svc = {"build": {"context": str(tmp_path), "dockerfile": "missing.Dockerfile"}}
+    assert C.dockerfile(svc) == (str(tmp_path / "missing.Dockerfile"), None) and C.baked_files(svc) == []
+
+
+def test_compose_merge_tags_reset_and_override(tmp_path):
+    """Compose >= 2.24's `!reset` and `!override` in an override file: read (not refused as malformed YAML) and
+    merged as Compose merges them when the CLI is not there."""
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  api:\n    image: shop/api:1\n    ports: ['8080:8080']\n    build: .\n"
+        "    environment:\n      A: '1'\n      B: '2'\n  db:\n    image: postgres:16\n")
+    (tmp_path / "compose.override.yaml").write_text(
+        "services:\n  api:\n    ports: !reset []\n    build: !reset null\n    environment: !override\n"
+        "      A: ${TAG:-x}\n")
+    project = C.load_project(str(tmp_path))
+    api = project.services["api"]
+    assert api["ports"] == [] and "build" not in api and api["environment"] == {"A": "x"}
+    assert project.service_origin("api") == (str(tmp_path / "compose.override.yaml"), 2)

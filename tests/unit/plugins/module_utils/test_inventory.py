@@ -55,16 +55,32 @@ def test_rule_groups_recorded_by_the_analysis_win_over_the_file():
     assert _one(inventory(legacy, _plan()), "rule_group", "g1")["finding"] == "P015"
 
 
-def test_alerting_is_dropped_with_a_finding(tmp_path):
-    prom = tmp_path / "prometheus.yml"
-    prom.write_text("alerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ['am:9093']\n")
-    legacy = {"prometheus": {"file": str(prom)},
+def _alertmanager(**extra):
+    return dict({"name": "alertmanagers[0]", "line": 2, "scheme": "http", "path_prefix": "/", "api_version": "v2",
+                 "targets": ["am:9093"], "discovery": [], "client": [], "relabel": False}, **extra)
+
+
+def test_alerting_is_dropped_with_a_finding():
+    legacy = {"prometheus": {"file": "/p/prometheus.yml", "alerting": [_alertmanager()]},
               "services": {"am": {"component": "other", "image": "prom/alertmanager:v0.27.0"}}}
-    entries = inventory(legacy, _plan())
+    plan = _plan(mimir_alertmanagers=[{"name": "alertmanagers[0]", "urls": [], "why": "no alerting rule is evaluated"}])
+    entries = inventory(legacy, plan)
     target = _one(entries, "alerting", "alertmanagers[0]")
     assert (target["fate"], target["finding"]) == ("dropped", "P036") and "am:9093" in target["detail"]
+    assert "no alerting rule is evaluated" in target["detail"]
     assert _one(entries, "alerting", "service am")["finding"] == "P036"
     assert _one(entries, "service", "am")["fate"] == "carried"
+
+
+def test_alerting_carried_to_the_ruler():
+    legacy = {"prometheus": {"file": "/p/prometheus.yml", "alerting": [_alertmanager()]},
+              "services": {"am": {"component": "other", "image": "prom/alertmanager:v0.27.0"}}}
+    plan = _plan(mimir_alertmanagers=[{"name": "alertmanagers[0]", "urls": ["http://am:9093"], "why": None}])
+    entries = inventory(legacy, plan)
+    target = _one(entries, "alerting", "alertmanagers[0]")
+    assert (target["fate"], target["finding"]) == ("converted", "P044") and "http://am:9093" in target["detail"]
+    assert (_one(entries, "alerting", "service am")["fate"], _one(entries, "alerting", "service am")["finding"]) == (
+        "carried", "P044")
 
 
 @pytest.mark.parametrize("action, code", [("keep", "P022"), ("delete", "P041")])

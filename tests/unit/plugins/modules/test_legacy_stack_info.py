@@ -216,6 +216,18 @@ def test_classify(name, svc, component):
     assert L.classify(name, svc)[0] == component
 
 
+@pytest.mark.parametrize(("dockerfile", "component"), [
+    ("FROM prom/prometheus:v2.53.0\n", "prometheus"),
+    ("FROM prom/prometheus:v2.53.0 AS base\nRUN true\nFROM base\n", "prometheus"),
+    ("FROM golang:1.22 AS build\nFROM grafana/loki:3.0.0\n", "loki"),
+    # What runs is the final stage: a build stage on a stack image does not make the service one.
+    ("FROM grafana/loki:3.0.0 AS tools\nFROM debian:12\nCOPY --from=tools /usr/bin/loki /x\n", "app"),
+])
+def test_classify_by_the_final_stage_of_the_dockerfile(tmp_path, dockerfile, component):
+    (tmp_path / "Dockerfile").write_text(dockerfile)
+    assert L.classify("svc", {"build": {"context": str(tmp_path)}})[0] == component
+
+
 # ------------------------------------------------------------------ bad input: clear errors naming the file
 
 
