@@ -422,11 +422,15 @@ def edit_compose(text, path=None, remove_services=(), remove_volumes=(), service
     present = [s for s in remove_services if s in (doc.get("services") or {})]
     new_text, gone = remove_block_entries(text, "services", present, path)
     doc = load(new_text, path) if gone else doc
-    if gone and doc.get("services") is None:
+    # Every service of the file went (the legacy backends were all it had): `services:` left empty is null, which
+    # Compose refuses ("services must be a mapping"): it becomes `services: {}`.
+    emptied = bool(gone) and doc.get("services") is None
+    if emptied:
         doc["services"] = CommentedMap()
+        doc["services"].fa.set_flow_style()
     changes = ["remove service %s" % s for s in present if s in gone]
     changes += edit_services(doc, remove_services, [], services, add_missing, path)
-    new_text = dump(doc) if len(changes) > len(gone) else new_text
+    new_text = dump(doc) if len(changes) > len(gone) or emptied else new_text
     # Top-level volumes last: they may only go once no remaining service mounts them.
     doc = load(new_text, path)
     used = set()

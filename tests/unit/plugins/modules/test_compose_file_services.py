@@ -158,3 +158,24 @@ def test_env_helpers_keep_types_of_both_syntaxes():
     assert E._env_remove(listed, "B") and listed == ["A=1"]
     with pytest.raises(InputError):
         E.edit_services(E.load("services: 3\n", "f"), path="f")
+
+
+def test_a_file_left_without_services_keeps_an_empty_mapping():
+    """host-apps: only Jaeger and Prometheus lived in compose; both go. `services:` alone would be null, which
+    Compose refuses ("services must be a mapping")."""
+    text = ("# Apps run on the host.\nservices:\n  jaeger:\n    image: jaegertracing/all-in-one:1.57.0\n"
+            "  prometheus:\n    image: prom/prometheus:v2.53.0\n")
+    out, changes = E.edit_compose(text, "compose.yml", remove_services=["jaeger", "prometheus"],
+                                  include=["observability/compose.yaml"])
+    assert out == "# Apps run on the host.\ninclude:\n  - observability/compose.yaml\nservices: {}\n"
+    assert changes[:2] == ["remove service jaeger", "remove service prometheus"]
+
+
+def test_compose_merge_tags_survive_the_edits():
+    """Compose's `!reset` / `!override` (2.24+) in an override file are kept as written around the edits."""
+    text = ("services:\n  api:\n    image: a:1\n    ports: !reset []\n    environment: !override\n"
+            "      OTEL_EXPORTER_OTLP_ENDPOINT: http://jaeger:4318\n  jaeger:\n    image: jaegertracing/all-in-one:1.57\n")
+    out, _ = E.edit_compose(text, "compose.override.yaml", remove_services=["jaeger"], services=[
+        {"service": "api", "env_set": {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://alloy:4318"}}])
+    assert out == ("services:\n  api:\n    image: a:1\n    ports: !reset []\n    environment: !override\n"
+                   "      OTEL_EXPORTER_OTLP_ENDPOINT: http://alloy:4318\n")
