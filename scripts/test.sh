@@ -28,12 +28,24 @@ lgtm_say "setup: Go toolchain (gofmt)"
 lgtm_gofmt || { echo "setup failed: golang-go" >&2; exit 1; }
 export LGTM_REQUIRE_GOFMT=1
 lgtm_activate
+# README's first command may have left its demo running: its containers hold ports the suite's stacks need (the
+# stack's, and the example's 8080, 3306...). Stop them (containers and volumes stay) and bring the demo back up
+# when the suite ends, from its migrated copy (the demo step below replaces that copy with its own).
+demo_project=.work/demo/legacy-project
+demo_was_running=false
+if [ -d "$demo_project" ] &&
+   [ -n "$(docker compose --project-directory "$demo_project" ps --quiet --status running 2>/dev/null)" ]; then
+  demo_was_running=true
+  lgtm_say "setup: a running demo ($demo_project) is stopped while the suite runs and brought back at the end"
+  docker compose --project-directory "$demo_project" stop >/dev/null 2>&1 ||
+    { echo "setup failed: could not stop the running demo in $demo_project" >&2; exit 1; }
+fi
 setup_seconds=$(( $(date +%s) - started ))
 
 # The collection's version, from galaxy.yml (the one place it is written).
 collection_version=$(sed -n "s/^version: *//p" galaxy.yml)
 tarball="lgtm-stack-$collection_version.tar.gz"
-steps=${LGTM_TEST_STEPS:-"unit go yamllint ansible-lint docs build collection-list sanity migrate-example demo bad-inputs lifecycle projects object-store e2e-refuses molecule"}
+steps=${LGTM_TEST_STEPS:-"unit go yamllint ansible-lint docs build collection-list sanity migrate-example demo bad-inputs lifecycle projects fixtures object-store e2e-refuses molecule"}
 case " $steps " in *" object-store "*)
   lgtm_say "setup: Node.js and npm (the object-store test)"
   lgtm_node || { echo "setup failed: nodejs/npm" >&2; exit 1; } ;;
@@ -231,6 +243,9 @@ for step in $steps; do
     projects) run_step "a teammate's clone, two projects on one engine, remote backends, Helm values (tests/integration)" \
       python -m pytest -q -p no:cacheprovider tests/integration/test_clone.py tests/integration/test_two_projects.py \
         tests/integration/test_remote_backend.py tests/integration/test_helm_playbook.py ;;
+    fixtures) run_step "every real-world fixture: --check --diff and migration; rule checks vs the real promtool (tests/integration)" \
+      env LGTM_REQUIRE_PROMTOOL=1 python -m pytest -q -p no:cacheprovider tests/integration/test_rules_promtool.py \
+        tests/integration/test_fixtures.py ;;
     object-store) run_step "s3_bucket against a real S3-API server storing on disk (tests/integration)" \
       env LGTM_REQUIRE_S3RVER=1 python -m pytest -q -p no:cacheprovider tests/integration/test_s3_bucket.py ;;
     sanity) run_step "ansible-test sanity (the built collection)" sanity ;;
@@ -239,6 +254,15 @@ for step in $steps; do
     *) echo "unknown step '$step'" >&2; failed=$((failed + 1)); report+=("FAIL  0s  unknown step $step") ;;
   esac
 done
+
+if $demo_was_running; then
+  lgtm_say "bringing the demo back up (docker compose --project-directory $demo_project up --detach --wait)"
+  if docker compose --project-directory "$demo_project" up --detach --wait >"$work/demo-restore.log" 2>&1; then
+    report+=("NOTE  the demo that was running is running again ($demo_project)")
+  else
+    failed=$((failed + 1)); report+=("FAIL  the demo that was running could not be brought back ($work/demo-restore.log)")
+  fi
+fi
 
 echo
 echo "setup: ${setup_seconds}s, total: $(( $(date +%s) - started ))s"

@@ -33,7 +33,18 @@ COMPOSE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-c
 
 
 def discover_compose_files(project_dir):
-    """Compose's own discovery: the first of COMPOSE_NAMES plus its `.override` twin."""
+    """Compose's own discovery: the files COMPOSE_FILE names in the project's .env (separated by
+    COMPOSE_PATH_SEPARATOR, `:` by default, relative to the project), else the first of COMPOSE_NAMES plus its
+    `.override` twin."""
+    env_path = os.path.join(project_dir, ".env")
+    listed = load_env_file(env_path).get("COMPOSE_FILE") if os.path.isfile(env_path) else None
+    if listed:
+        separator = load_env_file(env_path).get("COMPOSE_PATH_SEPARATOR") or ":"
+        files = [os.path.normpath(os.path.join(project_dir, f)) for f in listed.split(separator) if f.strip()]
+        for path in files:
+            if not os.path.isfile(path):
+                raise InputError(env_path, "COMPOSE_FILE names %s, which does not exist" % path)
+        return files
     for name in COMPOSE_NAMES:
         path = os.path.join(project_dir, name)
         if os.path.isfile(path):

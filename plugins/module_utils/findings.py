@@ -188,6 +188,12 @@ PLAN = {
                   'receivers are unchanged.',
                   'Prometheus added its `global.external_labels` to every alert it sent: check Alertmanager routes '
                   'that match on them. lgtm_mimir_alertmanager_url overrides the carried URL.'),
+    'P045': Entry('medium',
+                  'An Alertmanager config holds `${VAR}` placeholders: Alertmanager does not expand environment '
+                  'variables, so the receivers using them never delivered. The migration keeps the Alertmanager '
+                  'and its config as they are.',
+                  'Write the values into the file (kept out of git), or render it from a template before '
+                  'Alertmanager starts; then test a receiver with amtool.'),
 }
 
 # Go code findings (lgtm.stack.go_telemetry_info). GO005 is low when client_golang metrics exist, else medium.

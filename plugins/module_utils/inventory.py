@@ -25,6 +25,7 @@ import os
 import re
 
 from ansible_collections.lgtm.stack.plugins.module_utils import spm
+from ansible_collections.lgtm.stack.plugins.module_utils.legacy import is_alertmanager
 from ansible_collections.lgtm.stack.plugins.module_utils.otelcol_convert import convert as otelcol_convert
 from ansible_collections.lgtm.stack.plugins.module_utils.yamlutil import InputError, load_yaml
 
@@ -206,8 +207,19 @@ class _ComposeAccounting(_Base):
                 self.add("alerting", am["name"], "dropped", "Prometheus alerting.%s (%s): %s" % (
                     am["name"], targets, fate.get("why") or "no Prometheus is left to send alerts"), "P036",
                     prom_file, am.get("line"))
+        for config in self.legacy.get("alertmanagers") or []:
+            where = "Alertmanager '%s'" % config["service"]
+            if config.get("problem"):
+                self.add("alerting", "%s config" % where, "carried", "kept as it is (%s)" % config["problem"],
+                         None, config.get("file"), None)
+                continue
+            finding = "P045" if config.get("placeholders") else None
+            for receiver in config.get("receivers") or []:
+                self.add("alerting", "%s receiver %s" % (where, receiver), "carried", "kept with its Alertmanager"
+                         + ("; its config holds unexpanded ${VAR} placeholders" if finding else ""), finding,
+                         config.get("file"), None)
         for name, svc in sorted(self.services.items()):
-            if not _is_alertmanager(svc):
+            if not is_alertmanager(svc):
                 continue
             if receiving & set([name, svc.get("container_name")] + list(svc.get("network_aliases") or [])):
                 self.add("alerting", "service %s" % name, "carried", "Alertmanager '%s' keeps running and receives "
@@ -455,11 +467,6 @@ def _under(path, directory):
         return False
     directory = directory.rstrip("/") or "/"
     return path == directory or path.startswith(directory.rstrip("/") + "/")
-
-
-def _is_alertmanager(svc):
-    image = str(svc.get("image") or "")
-    return bool(re.search(r"(^|/)alertmanager(:|@|$)", image))
 
 
 def query_name(dashboard, panel, ref_id):

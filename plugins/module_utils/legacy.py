@@ -29,11 +29,19 @@ from ansible_collections.lgtm.stack.plugins.module_utils.compose_model import (
     mounted_file,
     mounted_files,
 )
+from ansible_collections.lgtm.stack.plugins.module_utils import spm
 from ansible_collections.lgtm.stack.plugins.module_utils.promtail import label_model as promtail_label_model
 from ansible_collections.lgtm.stack.plugins.module_utils.otelcol_config import collector_config
 from ansible_collections.lgtm.stack.plugins.module_utils.otelcol_config import pipelines as otelcol_pipelines
 from ansible_collections.lgtm.stack.plugins.module_utils.redaction import MASK, is_secret_key, redact_argv, redact_mapping
-from ansible_collections.lgtm.stack.plugins.module_utils.yamlutil import InputError, line_of, load_json, load_yaml, parse_yaml
+from ansible_collections.lgtm.stack.plugins.module_utils.yamlutil import (
+    InputError,
+    line_of,
+    load_json,
+    load_yaml,
+    parse_yaml,
+    read_text,
+)
 
 COMPONENTS = ("jaeger", "prometheus", "otel_collector", "promtail", "grafana_agent", "loki", "grafana", "tempo",
               "mimir", "alloy", "mysqld_exporter", "redis_exporter", "mysql", "redis", "app", "other")
@@ -266,13 +274,27 @@ def _mounted_exists(entry):
     return entry is not None and (entry.get("content") is not None or os.path.isfile(entry.get("host_path") or ""))
 
 
+# Prometheus' rulefmt reads rule files strictly (an unknown key refuses the file): the keys of Prometheus 2.x
+# (query_offset since 2.53) - a superset of what Mimir's ruler, which parses with a newer rulefmt, also takes.
+_RULE_FILE_KEYS = ("groups",)
+_RULE_GROUP_KEYS = ("name", "interval", "limit", "rules", "query_offset")
+_RULE_KEYS = ("record", "alert", "expr", "for", "keep_firing_for", "labels", "annotations")
+_BINARY_WORDS = ("and", "or", "unless", "atan2", "by", "without", "on", "ignoring", "group_left", "group_right",
+                 "bool")
+
+
 def rule_file_problems(doc):
-    """What makes a Prometheus rule file unloadable (Prometheus' rulefmt: groups with a unique name and rules,
-    each rule exactly one of record/alert, an expr, a valid recorded metric name); empty when it loads."""
-    problems = []
-    groups = doc.get("groups") if isinstance(doc, dict) else None
-    if not isinstance(groups, list) or not groups:
-        return ["no `groups` list"]
+    """What makes a Prometheus rule file unloadable (Prometheus' rulefmt: only known keys, groups with a unique
+    name, each rule exactly one of record/alert, an expr that reads as PromQL, a valid recorded metric name);
+    empty when it loads. A file without groups loads (and evaluates nothing)."""
+    if doc is None:
+        return []
+    if not isinstance(doc, dict):
+        return ["not a mapping"]
+    problems = ["unknown key %r" % k for k in doc if k not in _RULE_FILE_KEYS]
+    groups = doc.get("groups") or []
+    if not isinstance(groups, list):
+        return problems + ["`groups` is not a list"]
     names = set()
     for index, group in enumerate(groups):
         if not isinstance(group, dict) or not group.get("name"):
@@ -281,18 +303,49 @@ def rule_file_problems(doc):
         if group["name"] in names:
             problems.append("group %s is defined twice" % group["name"])
         names.add(group["name"])
+        problems += ["group %s has an unknown key %r" % (group["name"], k) for k in group if k not in _RULE_GROUP_KEYS]
         for number, rule in enumerate(group.get("rules") or []):
             where = "group %s rule %d" % (group["name"], number)
             if not isinstance(rule, dict):
                 problems.append("%s is not a mapping" % where)
                 continue
+            problems += ["%s has an unknown key %r" % (where, k) for k in rule if k not in _RULE_KEYS]
             if bool(rule.get("record")) == bool(rule.get("alert")):
                 problems.append("%s needs exactly one of record and alert" % where)
-            if not str(rule.get("expr") or "").strip():
+            expr = str(rule.get("expr") or "").strip()
+            if not expr:
                 problems.append("%s has no expr" % where)
+            elif promql_shape_problem(expr):
+                problems.append("%s: expr %s" % (where, promql_shape_problem(expr)))
             if rule.get("record") and not re.match(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$", str(rule["record"])):
                 problems.append("%s records an invalid metric name %r" % (where, rule["record"]))
     return problems
+
+
+def promql_shape_problem(expr):
+    """Why an expression cannot be PromQL at the token level (unreadable text, unbalanced brackets, an operator
+    with nothing on one side), or None. Not a parser: a well-shaped expression may still be refused by one."""
+    try:
+        tokens = [t for t in spm.tokenize(expr) if t.kind != "ws"]
+    except ValueError as exc:
+        return "cannot be read (%s)" % exc
+    depth = []
+    pairs = {"rparen": "lparen", "rbrace": "lbrace"}
+    for tok in tokens:
+        if tok.kind in ("lparen", "lbrace"):
+            depth.append(tok.kind)
+        elif tok.kind in pairs:
+            if not depth or depth.pop() != pairs[tok.kind]:
+                return "has an unbalanced %s" % tok.text
+    if depth:
+        return "has an unclosed %s" % ("(" if depth[-1] == "lparen" else "{")
+    binary = [t for t in tokens if (t.kind == "op" and t.text not in ("=", "=~", "!~")) or
+              (t.kind == "ident" and t.text in _BINARY_WORDS)]
+    if tokens and tokens[-1] in binary:
+        return "ends with the operator %s" % tokens[-1].text
+    if tokens and tokens[0] in binary and tokens[0].text not in ("-", "+"):
+        return "starts with the operator %s" % tokens[0].text
+    return None
 
 
 def analyse_prometheus(project, name, svc, warnings):
@@ -928,5 +981,42 @@ def analyse_project(project_dir, compose_files=None, env_files=None, run_command
             "name": vol.get("name") or "%s_%s" % (legacy["project_name"], vol_name),
             "external": bool(vol.get("external")),
         }
+    legacy["alertmanagers"] = [analyse_alertmanager(project, name, svc)
+                               for name, svc in sorted(project.services.items()) if is_alertmanager(svc)]
     legacy["apps"] = analyse_apps(project, summaries, legacy["prometheus"])
     return legacy
+
+
+def is_alertmanager(svc):
+    """A Prometheus Alertmanager, by its image (the migration keeps it: it is not a stack component)."""
+    repo = image_parts(svc.get("image"))[0] or ""
+    return bool(re.search(r"(^|/)alertmanager$", repo))
+
+
+_PLACEHOLDER = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*(?::?-[^}]*)?\}|\$[A-Z_][A-Z0-9_]*")
+
+
+def analyse_alertmanager(project, name, svc):
+    """An Alertmanager service's config: its receivers, and the `${VAR}` placeholders in it - Alertmanager does not
+    expand environment variables, so such a value is sent as written (the receiver did not work before either).
+    A config that is not mounted or does not parse is recorded, never refused: the migration needs none of it."""
+    container = command_flag(svc, ["config.file"]) or "/etc/alertmanager/alertmanager.yml"
+    entry = mounted_file(project, svc, container)
+    result = {"service": name, "config_container_path": container, "file": entry["path"] if entry else None,
+              "receivers": [], "placeholders": [], "problem": None}
+    if not _mounted_exists(entry):
+        result["problem"] = "its config %s is not mounted from the project" % container
+        return result
+    try:
+        text = entry["content"] if entry.get("content") is not None else read_text(entry["host_path"])
+        doc = parse_yaml(text, entry["path"]) or {}
+    except InputError as exc:
+        result["problem"] = "its config does not parse: %s" % exc
+        return result
+    result["receivers"] = [str(r.get("name")) for r in (doc.get("receivers") or []) if isinstance(r, dict)]
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.lstrip().startswith("#"):
+            continue
+        for match in _PLACEHOLDER.finditer(line):
+            result["placeholders"].append({"line": number, "text": match.group()})
+    return result

@@ -41,7 +41,16 @@ def plan_scrape_jobs(ctx, removed):
 def _alertmanagers(ctx, prometheus):
     """prometheus.yml's Alertmanagers, carried to Mimir's ruler (ctx.alertmanagers: one URL per static target, as
     Prometheus sends every alert to every target; Mimir's ruler takes a comma-separated list, path = path prefix,
-    API v2) when the ruler evaluates alerting rules; P036 for each one that cannot be, saying why."""
+    API v2) when the ruler evaluates alerting rules; P036 for each one that cannot be, saying why. An Alertmanager
+    service whose config holds `${VAR}` placeholders gets P045 (it is kept; the placeholders never worked)."""
+    for config in ctx.legacy.get("alertmanagers") or []:
+        if config.get("placeholders"):
+            ctx.finding("P045", "Alertmanager '%s' reads %s, which holds %s: Alertmanager does not expand environment "
+                        "variables, so these are sent as written and the receivers using them do not deliver (they "
+                        "did not before the migration either)." % (
+                            config["service"], config["config_container_path"],
+                            ", ".join("%s (line %d)" % (p["text"], p["line"]) for p in config["placeholders"])),
+                        config.get("file"), config["placeholders"][0]["line"], config["service"], None)
     alerts = any(rule.get("alerts") for rule in ctx.rule_files)
     for am in prometheus.get("alerting") or []:
         why = None

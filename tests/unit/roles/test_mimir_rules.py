@@ -14,7 +14,15 @@ from tests.unit.conftest import EXAMPLE, PROJECTS
 
 
 @pytest.mark.parametrize("doc, problem", [
-    ({}, "no `groups` list"),
+    ({"groups": {"name": "a"}}, "`groups` is not a list"),
+    ({"groups": [], "rule_files": []}, "unknown key 'rule_files'"),
+    ({"groups": [{"name": "a", "limit": 1, "source_tenants": ["t"], "rules": []}]}, "unknown key 'source_tenants'"),
+    ({"groups": [{"name": "a", "rules": [{"alert": "X", "expr": "up", "severity": "page"}]}]},
+     "rule 0 has an unknown key 'severity'"),
+    ({"groups": [{"name": "a", "rules": [{"alert": "X", "expr": "up > "}]}]}, "ends with the operator >"),
+    ({"groups": [{"name": "a", "rules": [{"alert": "X", "expr": "sum(rate(x[5m])"}]}]}, "unclosed ("),
+    ({"groups": [{"name": "a", "rules": [{"alert": "X", "expr": "up{job=\"a\")"}]}]}, "unbalanced )"),
+    ({"groups": [{"name": "a", "rules": [{"alert": "X", "expr": "and up"}]}]}, "starts with the operator and"),
     ({"groups": [{"rules": []}]}, "group 0 has no name"),
     ({"groups": [{"name": "a", "rules": []}, {"name": "a", "rules": []}]}, "group a is defined twice"),
     ({"groups": [{"name": "a", "rules": [{"expr": "up"}]}]}, "needs exactly one of record and alert"),
@@ -29,6 +37,15 @@ def test_rule_file_problems(doc, problem):
 def test_a_valid_file_has_no_problem():
     doc = yaml.safe_load((EXAMPLE / "prometheus" / "rules.yml").read_text())
     assert L.rule_file_problems(doc) == []
+    # Without groups a file loads and evaluates nothing (promtool: "SUCCESS: 0 rules found").
+    assert L.rule_file_problems({}) == L.rule_file_problems({"groups": []}) == L.rule_file_problems(None) == []
+
+
+@pytest.mark.parametrize("expr", ["sum by (job) (rate(http_requests_total{code=~\"5..\"}[5m])) > 0",
+                                  "-up", "up offset 5m", "histogram_quantile(0.99, sum by (le) (rate(x[1m])))",
+                                  "a and on (job) b", "count(up == bool 1)"])
+def test_well_shaped_expressions(expr):
+    assert L.promql_shape_problem(expr) is None
 
 
 def _plan(project, **kwargs):
@@ -124,3 +141,21 @@ def test_no_alerting_rule_carried_no_alertmanager(tmp_path):
     (p036,) = [f for f in plan["findings"] if f["code"] == "P036"]
     assert "am:9093" in p036["message"]
     assert "lgtm_mimir_alertmanager_url" not in plan_to_vars(plan)["vars"]
+
+
+def test_alertmanager_placeholders_are_a_finding_not_a_refusal(tmp_path):
+    """compose-file-env: Alertmanager's config holds ${SLACK_WEBHOOK_URL}, which Alertmanager never expands."""
+    legacy = L.analyse_project(str(PROJECTS / "compose-file-env"))
+    (config,) = legacy["alertmanagers"]
+    assert config["receivers"] == ["billing-team"] and config["problem"] is None
+    assert config["placeholders"] == [{"line": 7, "text": "${SLACK_WEBHOOK_URL}"}]
+    plan = json.loads(json.dumps(build_plan(legacy)))
+    (p045,) = [f for f in plan["findings"] if f["code"] == "P045"]
+    assert p045["line"] == 7 and p045["file"].endswith("monitoring/alertmanager.yml")
+    assert "not-a-real-token" not in json.dumps(plan)
+    # Not mounted, or not YAML: recorded, never refused.
+    project = tmp_path / "p"
+    shutil.copytree(str(PROJECTS / "compose-file-env"), str(project))
+    (project / "monitoring" / "alertmanager.yml").write_text("route: [\n")
+    (config,) = L.analyse_project(str(project))["alertmanagers"]
+    assert "does not parse" in config["problem"] and config["receivers"] == []

@@ -216,3 +216,20 @@ def test_compose_merge_tags_reset_and_override(tmp_path):
     api = project.services["api"]
     assert api["ports"] == [] and "build" not in api and api["environment"] == {"A": "x"}
     assert project.service_origin("api") == (str(tmp_path / "compose.override.yaml"), 2)
+
+
+def test_compose_file_from_the_projects_env(tmp_path):
+    """COMPOSE_FILE in the project's .env decides which files Compose reads (and no override twin is added)."""
+    for name in ("compose.yaml", "compose.override.yaml", "compose.monitoring.yaml", "b.yml"):
+        (tmp_path / name).write_text("services: {}\n")
+    (tmp_path / ".env").write_text("COMPOSE_FILE=compose.yaml:compose.monitoring.yaml\n")
+    assert C.discover_compose_files(str(tmp_path)) == [str(tmp_path / "compose.yaml"),
+                                                       str(tmp_path / "compose.monitoring.yaml")]
+    (tmp_path / ".env").write_text("COMPOSE_PATH_SEPARATOR=;\nCOMPOSE_FILE=b.yml;compose.yaml\n")
+    assert C.discover_compose_files(str(tmp_path)) == [str(tmp_path / "b.yml"), str(tmp_path / "compose.yaml")]
+    (tmp_path / ".env").write_text("COMPOSE_FILE=compose.yaml:missing.yaml\n")
+    with pytest.raises(InputError, match="COMPOSE_FILE names .*missing.yaml, which does not exist"):
+        C.discover_compose_files(str(tmp_path))
+    (tmp_path / ".env").write_text("OTHER=1\n")
+    assert C.discover_compose_files(str(tmp_path)) == [str(tmp_path / "compose.yaml"),
+                                                       str(tmp_path / "compose.override.yaml")]
