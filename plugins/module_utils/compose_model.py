@@ -37,10 +37,11 @@ def discover_compose_files(project_dir):
     COMPOSE_PATH_SEPARATOR, `:` by default, relative to the project), else the first of COMPOSE_NAMES plus its
     `.override` twin."""
     env_path = os.path.join(project_dir, ".env")
-    listed = load_env_file(env_path).get("COMPOSE_FILE") if os.path.isfile(env_path) else None
-    if listed:
-        separator = load_env_file(env_path).get("COMPOSE_PATH_SEPARATOR") or ":"
-        files = [os.path.normpath(os.path.join(project_dir, f)) for f in listed.split(separator) if f.strip()]
+    env = load_env_file(env_path) if os.path.isfile(env_path) else {}
+    if env.get("COMPOSE_FILE"):
+        separator = env.get("COMPOSE_PATH_SEPARATOR") or ":"
+        files = [os.path.normpath(os.path.join(project_dir, f)) for f in env["COMPOSE_FILE"].split(separator)
+                 if f.strip()]
         for path in files:
             if not os.path.isfile(path):
                 raise InputError(env_path, "COMPOSE_FILE names %s, which does not exist" % path)
@@ -442,14 +443,22 @@ def command_flag(svc, names):
 _DOCKERFILE_FLAG = re.compile(r"^--([a-z-]+)(?:=(.*))?$")
 
 
-def dockerfile(svc):
-    """(path, text) of the Dockerfile a service is built from, or (path or None, None) when it cannot be read
-    (no local build context, a remote context, an inline dockerfile, a missing file)."""
+def _local_build(svc):
+    """A service's build section as a mapping with a local context, or None (no build, a remote context)."""
     build = svc.get("build")
     if isinstance(build, str):
         build = {"context": build}
     if not isinstance(build, dict) or not build.get("context") or "://" in str(build["context"]) \
             or str(build["context"]).startswith("git@"):
+        return None
+    return build
+
+
+def dockerfile(svc):
+    """(path, text) of the Dockerfile a service is built from, or (path or None, None) when it cannot be read
+    (no local build context, a remote context, an inline dockerfile, a missing file)."""
+    build = _local_build(svc)
+    if build is None:
         return None, None
     path = os.path.join(str(build["context"]), str(build.get("dockerfile") or "Dockerfile"))
     try:
@@ -504,7 +513,7 @@ def baked_files(svc):
     path, text = dockerfile(svc)
     if text is None:
         return []
-    context = os.path.normpath(str(svc["build"]["context"] if isinstance(svc["build"], dict) else svc["build"]))
+    context = os.path.normpath(str(_local_build(svc)["context"]))
     mounts, workdir = [], "/"
     for line, instruction, args in dockerfile_instructions(text):
         if instruction == "FROM":

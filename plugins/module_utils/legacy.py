@@ -24,6 +24,7 @@ from ansible_collections.lgtm.stack.plugins.module_utils.compose_model import (
     command_flag,
     container_to_host,
     dockerfile,
+    dockerfile_instructions,
     image_parts,
     load_project,
     mounted_file,
@@ -95,7 +96,6 @@ HOST_ALIASES = ("host.docker.internal", "host-gateway", "172.17.0.1", "gateway.d
 # a web app on port 3000, stays untouched.
 _REPLACED = ("jaeger", "prometheus", "otel_collector", "promtail", "grafana_agent", "loki", "grafana", "tempo", "mimir",
              "alloy", "mysqld_exporter", "redis_exporter")
-_FROM = re.compile(r"^\s*FROM\s+(?:--platform=\S+\s+)?(\S+)(?:\s+AS\s+(\S+))?", re.I | re.M)
 
 
 def _by_image(image):
@@ -118,10 +118,13 @@ def _dockerfile_base(svc):
     `FROM <earlier stage>` (None when it cannot be read)."""
     _path, text = dockerfile(svc)
     stages, base = {}, None
-    for match in _FROM.finditer(text or ""):
-        base = stages.get(match.group(1).lower(), match.group(1))
-        if match.group(2):
-            stages[match.group(2).lower()] = base
+    for _line, instruction, args in dockerfile_instructions(text or ""):
+        words = [w for w in args.split() if not w.startswith("--")]
+        if instruction != "FROM" or not words:
+            continue
+        base = stages.get(words[0].lower(), words[0])
+        if len(words) >= 3 and words[1].upper() == "AS":
+            stages[words[2].lower()] = base
     return base
 
 

@@ -19,6 +19,7 @@ import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -73,7 +74,7 @@ def runnable_copy(name, target):
     legacy = L.analyse_project(str(target))
     kept = dict((svc, info) for svc, info in legacy["services"].items()
                 if info.get("component") in ("app", "other", "mysql", "redis"))
-    text = open(override).read() if os.path.exists(override) else ""
+    text = Path(override).read_text() if os.path.exists(override) else ""
     doc = compose_edit.load(text, override)
     doc["name"] = _project(name)
     services = doc.setdefault("services", {})
