@@ -25,6 +25,8 @@ def render_role_template():
                 variables.update(loader.load_from_file(str(path), trusted_as_template=True) or {})
         variables.update(overrides)
         variables.setdefault("ansible_managed", "Ansible managed")
+        # The user facts the grafana and exporters roles read (root, as in CI, unless a test says otherwise).
+        variables.setdefault("ansible_facts", {"user_uid": 0, "user_gid": 0})
         templar = Templar(loader=DataLoader(), variables=variables)
         # Resolve templated defaults first (they refer to shared lgtm_* knobs), like Ansible does lazily.
         resolved = {}

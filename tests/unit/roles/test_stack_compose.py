@@ -81,8 +81,8 @@ def test_git_really_ignores_the_secrets_and_keeps_the_configs(render_role_templa
     (tmp_path / ".lgtm-backup").mkdir()
     # What the role writes into a machine-state directory (tasks/deploy.yml).
     deploy = yaml.safe_load((ROOT / "roles/stack/tasks/deploy.yml").read_text())
-    content = [t for t in deploy if "machine-state directories out of git" in t["name"]][0]["ansible.builtin.copy"]
-    (tmp_path / ".lgtm-backup" / ".gitignore").write_text(content["content"])
+    task = [t for t in deploy if "machine-state directories out of git" in t["name"]][0]
+    (tmp_path / ".lgtm-backup" / ".gitignore").write_text(task["vars"]["__lgtm_stack_state_ignore"])
     paths = ["observability/grafana/admin_password", "observability/exporters/mysqld-exporter.my.cnf",
              "observability/exporters/redis-exporter.passwords.json", "observability/alloy/scrape.env",
              "observability/.lgtm-stamp.json", ".lgtm-backup/20261125T120000Z/docker-compose.yml",

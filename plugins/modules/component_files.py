@@ -1,0 +1,275 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: lgtm.stack developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: component_files
+short_description: Write the files of one stack component in one call, each checked before any is moved
+version_added: 0.1.0
+description:
+  - Creates the component's directory, compares every file with the content it should have, checks each new
+    content on a temporary file next to its destination (the real component image, C(docker compose config),
+    YAML or a dashboard's JSON), and only when every check passes moves them all into place.
+  - A check that fails leaves every file of the component as it was and names the file and the check's output.
+  - The component roles use it for their configuration and compose fragment; it replaces a directory task, an
+    image inspection and one template task (with C(validate)) per file - one Python process instead of six to
+    a dozen, which is where a migration's time went.
+  - An image that is not on the engine, or that is an orchestration-only test stand-in, never vouches for a
+    configuration; files asking for O(files[].check=image) then get their O(files[].fallback_check).
+  - Not for secrets (contents appear in the diff).
+author:
+  - lgtm.stack developers (@lgtm-stack)
+options:
+  dir:
+    description: The component's directory (created C(0755) with its parents when missing).
+    type: path
+    required: true
+  directories:
+    description: Further directories, relative to O(dir), to create (C(0755)) even when no file lands in them.
+    type: list
+    elements: str
+    default: []
+  files:
+    description: The files, in the order they are checked.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      name:
+        description: Path relative to O(dir) (missing parent directories are created C(0755)).
+        type: str
+        required: true
+      content:
+        description: The whole content the file must have.
+        type: str
+        default: ""
+      state:
+        description: C(absent) removes the file.
+        type: str
+        choices: [present, absent]
+        default: present
+      mode:
+        description: The file's mode (enforced on every run, as M(ansible.builtin.template) does).
+        type: raw
+        default: "0644"
+      check:
+        description:
+          - How a new content is checked before it is moved into place.
+          - C(image) runs the real O(image) with O(image_check) on it; C(compose) runs
+            C(docker compose --project-directory <dir> -f <file> config --quiet); C(yaml) needs a YAML mapping;
+            C(json_dashboard) a JSON object with a C(uid).
+        type: str
+        choices: [none, yaml, json_dashboard, compose, image]
+        default: none
+      only_in_existing_dir:
+        description: Leave the file alone (neither write nor remove it) when its directory does not exist.
+        type: bool
+        default: false
+      fallback_check:
+        description: The check used instead of C(image) when the image cannot vouch.
+        type: str
+        choices: [none, yaml, json_dashboard]
+        default: yaml
+  compose_project_directory:
+    description: The project directory of the C(compose) check (relative paths resolve against it).
+    type: path
+  image:
+    description: The component's image, for the files checked with C(image).
+    type: str
+  image_check:
+    description: How the image checks a file.
+    type: dict
+    default: {}
+    suboptions:
+      args:
+        description: Arguments after the image; C({path}) is the file's path inside the container.
+        type: list
+        elements: str
+        default: []
+      mount:
+        description: Where the file is mounted (read-only) in the container.
+        type: str
+      user:
+        description: User to run the check as.
+        type: str
+attributes:
+  check_mode:
+    support: full
+    description: Reports what would change (with the diff) and writes nothing; checks do not run.
+  diff_mode:
+    support: full
+    description: One diff per file that changes.
+  idempotent:
+    support: full
+    description: A second run with the same arguments changes nothing.
+"""
+
+EXAMPLES = r"""
+- name: Write tempo's configuration and compose fragment
+  lgtm.stack.component_files:
+    dir: /srv/shop/observability/tempo
+    image: grafana/tempo:2.10.1
+    image_check:
+      args: ["-config.file={path}", "-config.verify=true"]
+      user: "0"
+    files:
+      - name: tempo.yaml
+        content: "{{ lookup('ansible.builtin.template', 'tempo.yaml.j2') }}"
+        check: image
+      - name: compose.yaml
+        content: "{{ lookup('ansible.builtin.template', 'compose.yaml.j2') }}"
+        check: compose
+  register: tempo_files
+"""
+
+RETURN = r"""
+changed_files:
+  description: Names (relative to O(dir)) of the files written, removed or given their mode.
+  returned: always
+  type: list
+  elements: str
+image_vouched:
+  description: Whether the real image checked the files that ask for it (null when no file needed it).
+  returned: always
+  type: bool
+image_note:
+  description: Why the image did not check them (not on the engine, a test stand-in).
+  returned: when the image did not vouch
+  type: str
+"""
+
+import os
+import stat
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.lgtm.stack.plugins.module_utils import component_files as C
+
+
+def _target(module, directory, name):
+    path = os.path.normpath(os.path.join(directory, name))
+    if os.path.isabs(name) or not path.startswith(os.path.join(directory, "")):
+        module.fail_json(msg="%s: file name %r must stay inside the directory" % (directory, name))
+    return path
+
+
+def _mode_differs(path, mode):
+    if isinstance(mode, str):
+        mode = int(mode, 8)
+    return stat.S_IMODE(os.stat(path).st_mode) != mode
+
+
+def _compare(module, directory):
+    """One entry per file: its path, the content it has and should have, and whether the mode alone differs."""
+    entries = []
+    for spec in module.params["files"]:
+        path = _target(module, directory, spec["name"])
+        if spec["only_in_existing_dir"] and not os.path.isdir(os.path.dirname(path)):
+            continue
+        try:
+            before = C.read_text(path)
+        except (ValueError, OSError, UnicodeDecodeError) as exc:
+            module.fail_json(msg="%s: cannot read: %s" % (path, exc), file=path)
+        after = spec["content"] if spec["state"] == "present" else None
+        mode_only = before is not None and after == before and _mode_differs(path, spec["mode"])
+        entries.append(dict(spec=spec, path=path, before=before, after=after, mode_only=mode_only))
+    return entries
+
+
+def _check_all(module, directory, todo, vouch):
+    """Write each new content next to its destination and check it; on any refusal remove them all and fail."""
+    for entry in todo:
+        parent = os.path.dirname(entry["path"])
+        if not os.path.isdir(parent):
+            os.makedirs(parent, 0o755)
+        entry["tmp"] = os.path.join(parent, ".%s.lgtm-tmp" % os.path.basename(entry["path"]))
+        with open(entry["tmp"], "w", encoding="utf-8") as handle:
+            handle.write(entry["after"])
+    for entry in todo:
+        kind = C.effective_check(entry["spec"], vouch)
+        problem = C.python_check(kind, entry["after"])
+        argv = C.check_argv(kind, entry["tmp"], entry["spec"]["name"],
+                            module.params["compose_project_directory"] or directory, module.params["image"],
+                            module.params["image_check"])
+        if argv and not problem:
+            rc, out, err = module.run_command(argv, cwd=directory)
+            if rc != 0:
+                problem = "%s exited %d: %s" % (" ".join(argv[:3]), rc, (err or out).strip()[-2000:])
+        if problem:
+            for other in todo:
+                if os.path.exists(other["tmp"]):
+                    os.remove(other["tmp"])
+            module.fail_json(msg="%s: the new content was refused by the %s check, nothing of this component was "
+                                 "changed: %s" % (entry["path"], kind, problem), file=entry["path"])
+
+
+def _make_dirs(module, directory):
+    made = []
+    for path in [directory] + [_target(module, directory, d) for d in module.params["directories"]]:
+        if not os.path.isdir(path):
+            made.append(path)
+            if not module.check_mode:
+                os.makedirs(path, 0o755)
+                os.chmod(path, 0o755)
+    return made
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            dir=dict(type="path", required=True),
+            directories=dict(type="list", elements="str", default=[]),
+            files=dict(type="list", elements="dict", required=True, options=dict(
+                name=dict(type="str", required=True),
+                content=dict(type="str", default=""),
+                state=dict(type="str", choices=["present", "absent"], default="present"),
+                mode=dict(type="raw", default="0644"),
+                check=dict(type="str", choices=list(C.CHECKS), default="none"),
+                only_in_existing_dir=dict(type="bool", default=False),
+                fallback_check=dict(type="str", choices=["none", "yaml", "json_dashboard"], default="yaml"),
+            )),
+            compose_project_directory=dict(type="path"),
+            image=dict(type="str"),
+            image_check=dict(type="dict", default={}, options=dict(
+                args=dict(type="list", elements="str", default=[]),
+                mount=dict(type="str"),
+                user=dict(type="str"),
+            )),
+        ),
+        supports_check_mode=True,
+    )
+    directory = os.path.abspath(module.params["dir"])
+    made = _make_dirs(module, directory)
+    entries = _compare(module, directory)
+    todo = [e for e in entries if e["after"] is not None and e["after"] != e["before"]]
+    gone = [e for e in entries if e["after"] is None and e["before"] is not None]
+    result = dict(changed=bool(made or todo or gone or any(e["mode_only"] for e in entries)),
+                  changed_files=[e["spec"]["name"] for e in entries if e in todo or e in gone or e["mode_only"]],
+                  image_vouched=None)
+    if module._diff:
+        result["diff"] = [C.diff_entry(e["path"], e["before"], e["after"]) for e in todo + gone]
+    if any(e["spec"]["check"] == "image" for e in todo) and not module.check_mode:
+        result["image_vouched"], note = C.image_can_vouch(module.run_command, module.params["image"])
+        if note:
+            result["image_note"] = note
+    if module.check_mode:
+        module.exit_json(**result)
+    _check_all(module, directory, todo, result["image_vouched"])
+    for entry in todo:
+        module.atomic_move(entry["tmp"], entry["path"])
+    for entry in gone:
+        os.remove(entry["path"])
+    for entry in entries:
+        if entry["after"] is not None:
+            module.set_mode_if_different(entry["path"], entry["spec"]["mode"], False)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,153 @@
+"""component_files: a component's files compared, checked on temporary files, and only then moved - all or none."""
+
+import os
+import stat
+
+import pytest
+
+from ansible.module_utils import basic
+
+from ansible_collections.lgtm.stack.plugins.module_utils import component_files as C
+from ansible_collections.lgtm.stack.plugins.modules import component_files
+
+
+TEMPO = "server:\n  http_listen_port: 3200\nstorage:\n  trace:\n    backend: local\n"
+FRAGMENT = ("services:\n  tempo:\n    image: grafana/tempo:2.10.1\n    volumes:\n"
+            "      - ./tempo.yaml:/etc/tempo/tempo.yaml:ro\n")
+
+
+def _args(tmp_path, **extra):
+    args = {"dir": str(tmp_path / "observability" / "tempo"), "image": "grafana/tempo:2.10.1",
+            "image_check": {"args": ["-config.file={path}", "-config.verify=true"], "user": "0"},
+            "files": [{"name": "tempo.yaml", "content": TEMPO, "check": "image"},
+                      {"name": "compose.yaml", "content": FRAGMENT, "check": "yaml"}]}
+    args.update(extra)
+    return args
+
+
+@pytest.fixture
+def no_engine(monkeypatch):
+    """Every command the module runs: `docker image inspect` answers "no such image"; others are recorded."""
+    calls = []
+
+    def run_command(self, argv, **kwargs):
+        calls.append(list(argv))
+        if argv[:3] == ["docker", "image", "inspect"]:
+            return 1, "", "Error: No such image: %s\n" % argv[-1]
+        return 0, "", ""
+
+    monkeypatch.setattr(basic.AnsibleModule, "run_command", run_command)
+    return calls
+
+
+def test_first_run_writes_every_file_and_the_second_changes_nothing(tmp_path, run_module, no_engine):
+    result, failed = run_module(component_files, _args(tmp_path, directories=["data/blocks"]))
+    base = tmp_path / "observability" / "tempo"
+    assert not failed and result["changed"] and result["changed_files"] == ["tempo.yaml", "compose.yaml"]
+    assert (base / "tempo.yaml").read_text() == TEMPO and (base / "compose.yaml").read_text() == FRAGMENT
+    assert (base / "data" / "blocks").is_dir() and stat.S_IMODE(os.stat(base).st_mode) == 0o755
+    assert stat.S_IMODE(os.stat(base / "tempo.yaml").st_mode) == 0o644
+    # No real image here: the configuration fell back to the YAML check, and nothing was run but the inspection.
+    assert result["image_vouched"] is False and "not on the engine" in result["image_note"]
+    assert no_engine == [["docker", "image", "inspect", "--format", "{{json .Config.Labels}}", "grafana/tempo:2.10.1"]]
+    assert sorted(os.listdir(base)) == ["compose.yaml", "data", "tempo.yaml"]  # no temporary file left
+    again, _ = run_module(component_files, _args(tmp_path, directories=["data/blocks"]))
+    assert again["changed"] is False and again["changed_files"] == [] and again["image_vouched"] is None
+
+
+def test_check_mode_shows_one_diff_per_file_and_writes_nothing(tmp_path, run_module, no_engine):
+    base = tmp_path / "observability" / "tempo"
+    base.mkdir(parents=True)
+    (base / "tempo.yaml").write_text(TEMPO.replace("3200", "3100"))
+    args = _args(tmp_path)
+    args["_ansible_diff"] = True
+    result, failed = run_module(component_files, args, check_mode=True)
+    assert not failed and result["changed"] and result["changed_files"] == ["tempo.yaml", "compose.yaml"]
+    first, second = result["diff"]
+    assert "3100" in first["before"] and "3200" in first["after"] and first["before_header"].endswith("tempo.yaml")
+    assert second["before"] == "" and second["before_header"].endswith("(absent)") and second["after"] == FRAGMENT
+    assert (base / "tempo.yaml").read_text() == TEMPO.replace("3200", "3100") and not (base / "compose.yaml").exists()
+    assert no_engine == []  # checks do not run in check mode
+
+
+def test_a_refused_content_changes_no_file_of_the_component(tmp_path, run_module, no_engine):
+    base = tmp_path / "observability" / "tempo"
+    base.mkdir(parents=True)
+    (base / "tempo.yaml").write_text("old: config\n")
+    args = _args(tmp_path)
+    args["files"][1]["content"] = "services: [unclosed\n"
+    result, failed = run_module(component_files, args)
+    assert failed and "compose.yaml" in result["msg"] and "yaml check" in result["msg"]
+    assert "nothing of this component was changed" in result["msg"] and result["file"].endswith("compose.yaml")
+    # The configuration, valid and checked first, was not moved either; no temporary file is left behind.
+    assert (base / "tempo.yaml").read_text() == "old: config\n" and sorted(os.listdir(base)) == ["tempo.yaml"]
+
+
+def test_a_failing_command_check_is_reported_with_its_output(tmp_path, run_module, monkeypatch):
+    def run_command(self, argv, **kwargs):
+        if argv[:3] == ["docker", "image", "inspect"]:
+            return 0, '{"org.opencontainers.image.source":"https://github.com/grafana/tempo"}\n', ""
+        return 1, "", "failed parsing config: field storag not found in type app.Config\n"
+
+    monkeypatch.setattr(basic.AnsibleModule, "run_command", run_command)
+    result, failed = run_module(component_files, _args(tmp_path))
+    assert failed and "image check" in result["msg"] and "field storag not found" in result["msg"]
+    assert not (tmp_path / "observability" / "tempo" / "tempo.yaml").exists()
+
+
+def test_the_real_image_vouches_a_stand_in_never(tmp_path):
+    def engine(labels):
+        return lambda argv: (0, labels, "")
+
+    assert C.image_can_vouch(engine('{"org.opencontainers.image.title":"tempo"}\n'), "grafana/tempo:2.10.1") == (True, "")
+    assert C.image_can_vouch(engine("null\n"), "grafana/tempo:2.10.1") == (True, "")
+    vouch, why = C.image_can_vouch(engine('{"%s":"tempo"}' % C.STANDIN_LABEL), "lgtm-test/standin-tempo:x")
+    assert not vouch and "stand-in" in why
+    assert C.image_can_vouch(engine(""), "") == (False, "no image given")
+    spec = {"check": "image", "fallback_check": "yaml"}
+    assert C.effective_check(spec, True) == "image" and C.effective_check(spec, False) == "yaml"
+    assert C.effective_check({"check": "image", "fallback_check": "none"}, None) == "none"
+
+
+def test_the_image_check_command_mounts_the_file_read_only_where_the_arguments_say():
+    argv = C.check_argv("image", "/p/tempo/.tempo.yaml.lgtm-tmp", "tempo.yaml", "/p/tempo", "grafana/tempo:2.10.1",
+                        {"args": ["-config.file={path}", "-config.verify=true"], "user": "0"})
+    assert argv == ["docker", "run", "--rm", "--network", "none", "--user", "0", "--volume",
+                    "/p/tempo/.tempo.yaml.lgtm-tmp:/etc/lgtm-validate/tempo.yaml:ro", "grafana/tempo:2.10.1",
+                    "-config.file=/etc/lgtm-validate/tempo.yaml", "-config.verify=true"]
+    alloy = C.check_argv("image", "/t", "config.alloy", "/p", "grafana/alloy:v1.18.1",
+                         {"args": ["validate", "{path}"], "mount": "/etc/alloy/config.alloy"})
+    assert alloy[-3:] == ["grafana/alloy:v1.18.1", "validate", "/etc/alloy/config.alloy"] and "--user" not in alloy
+    assert C.check_argv("compose", "/p/.compose.yaml.lgtm-tmp", "compose.yaml", "/p") == [
+        "docker", "compose", "--project-directory", "/p", "-f", "/p/.compose.yaml.lgtm-tmp", "config", "--quiet"]
+    assert C.check_argv("yaml", "/t", "x", "/p") is None
+    assert C.python_check("json_dashboard", '{"uid": "svc-red"}') == ""
+    assert "uid" in C.python_check("json_dashboard", '{"title": "no uid"}')
+    assert "mapping" in C.python_check("yaml", "- a list\n")
+
+
+def test_absent_files_mode_and_directories_that_must_exist(tmp_path, run_module, no_engine):
+    base = tmp_path / "project"
+    (base / ".lgtm-backup").mkdir(parents=True)
+    (base / "dashboards").mkdir()
+    (base / "dashboards" / "old.json").write_text('{"uid": "old"}')
+    (base / "kept.txt").write_text("x\n")
+    os.chmod(base / "kept.txt", 0o600)
+    files = [{"name": ".lgtm-backup/.gitignore", "content": "*\n", "only_in_existing_dir": True},
+             {"name": ".lgtm-state/.gitignore", "content": "*\n", "only_in_existing_dir": True},
+             {"name": "dashboards/old.json", "state": "absent"},
+             {"name": "kept.txt", "content": "x\n"}]
+    result, failed = run_module(component_files, {"dir": str(base), "files": files})
+    assert not failed and result["changed_files"] == [".lgtm-backup/.gitignore", "dashboards/old.json", "kept.txt"]
+    assert (base / ".lgtm-backup" / ".gitignore").read_text() == "*\n" and not (base / ".lgtm-state").exists()
+    assert not (base / "dashboards" / "old.json").exists()
+    assert stat.S_IMODE(os.stat(base / "kept.txt").st_mode) == 0o644
+    again, _ = run_module(component_files, {"dir": str(base), "files": files})
+    assert again["changed"] is False
+
+
+def test_a_file_name_cannot_leave_the_directory(tmp_path, run_module, no_engine):
+    for name in ("../escape.yaml", "/etc/passwd"):
+        result, failed = run_module(component_files, {"dir": str(tmp_path / "c"), "files": [{"name": name}]})
+        assert failed and "must stay inside the directory" in result["msg"]
+    assert not (tmp_path / "escape.yaml").exists()
