@@ -182,15 +182,42 @@ def _compare(module, directory):
     return entries
 
 
-def _check_all(module, directory, todo, vouch):
-    """Write each new content next to its destination and check it; on any refusal remove them all and fail."""
+def _ensure_dir(path, made):
+    """Create `path` and its missing parents (0755), recording each one created in `made`."""
+    missing = []
+    while path and not os.path.isdir(path):
+        missing.append(path)
+        path = os.path.dirname(path)
+    for new in reversed(missing):
+        os.mkdir(new, 0o755)
+        os.chmod(new, 0o755)
+        made.append(new)
+
+
+def _undo(todo, made):
+    """Remove the temporary files and the directories this call created (a failed call changes nothing)."""
     for entry in todo:
-        parent = os.path.dirname(entry["path"])
-        if not os.path.isdir(parent):
-            os.makedirs(parent, 0o755)
-        entry["tmp"] = os.path.join(parent, ".%s.lgtm-tmp" % os.path.basename(entry["path"]))
-        with open(entry["tmp"], "w", encoding="utf-8") as handle:
-            handle.write(entry["after"])
+        if entry.get("tmp") and os.path.exists(entry["tmp"]):
+            os.remove(entry["tmp"])
+    for path in reversed(made):
+        try:
+            os.rmdir(path)
+        except OSError:
+            pass
+
+
+def _check_all(module, directory, todo, vouch, made):
+    """Write each new content next to its destination and check it; on any refusal undo everything and fail."""
+    for entry in todo:
+        try:
+            _ensure_dir(os.path.dirname(entry["path"]), made)
+            entry["tmp"] = os.path.join(os.path.dirname(entry["path"]), ".%s.lgtm-tmp" % os.path.basename(entry["path"]))
+            with open(entry["tmp"], "w", encoding="utf-8") as handle:
+                handle.write(entry["after"])
+        except OSError as exc:
+            _undo(todo, made)
+            module.fail_json(msg="%s: cannot write: %s; nothing of this component was changed" % (entry["path"], exc),
+                             file=entry["path"])
     for entry in todo:
         kind = C.effective_check(entry["spec"], vouch)
         problem = C.python_check(kind, entry["after"])
@@ -202,21 +229,23 @@ def _check_all(module, directory, todo, vouch):
             if rc != 0:
                 problem = "%s exited %d: %s" % (" ".join(argv[:3]), rc, (err or out).strip()[-2000:])
         if problem:
-            for other in todo:
-                if os.path.exists(other["tmp"]):
-                    os.remove(other["tmp"])
+            _undo(todo, made)
             module.fail_json(msg="%s: the new content was refused by the %s check, nothing of this component was "
                                  "changed: %s" % (entry["path"], kind, problem), file=entry["path"])
 
 
 def _make_dirs(module, directory):
+    """The directories to create (created now unless in check mode); returns them, parents first."""
+    wanted = [directory] + [_target(module, directory, d) for d in module.params["directories"]]
+    if module.check_mode:
+        return [path for path in wanted if not os.path.isdir(path)]
     made = []
-    for path in [directory] + [_target(module, directory, d) for d in module.params["directories"]]:
-        if not os.path.isdir(path):
-            made.append(path)
-            if not module.check_mode:
-                os.makedirs(path, 0o755)
-                os.chmod(path, 0o755)
+    try:
+        for path in wanted:
+            _ensure_dir(path, made)
+    except OSError as exc:
+        _undo([], made)
+        module.fail_json(msg="%s: cannot create: %s" % (path, exc), file=path)
     return made
 
 
@@ -260,7 +289,7 @@ def main():
             result["image_note"] = note
     if module.check_mode:
         module.exit_json(**result)
-    _check_all(module, directory, todo, result["image_vouched"])
+    _check_all(module, directory, todo, result["image_vouched"], made)
     for entry in todo:
         module.atomic_move(entry["tmp"], entry["path"])
     for entry in gone:

@@ -151,3 +151,22 @@ def test_a_file_name_cannot_leave_the_directory(tmp_path, run_module, no_engine)
         result, failed = run_module(component_files, {"dir": str(tmp_path / "c"), "files": [{"name": name}]})
         assert failed and "must stay inside the directory" in result["msg"]
     assert not (tmp_path / "escape.yaml").exists()
+
+
+def test_a_refused_first_run_leaves_no_directory_behind(tmp_path, run_module, no_engine):
+    args = _args(tmp_path, directories=["data/blocks"])
+    args["files"][0]["content"] = "- not a mapping\n"
+    result, failed = run_module(component_files, args)
+    assert failed and "tempo.yaml" in result["msg"] and "yaml check" in result["msg"]
+    assert os.listdir(tmp_path) == []  # observability/, tempo/, data/blocks and the temporary files: all gone
+
+
+def test_a_file_that_cannot_be_written_is_named_and_nothing_is_left(tmp_path, run_module, no_engine):
+    base = tmp_path / "grafana"
+    base.mkdir()
+    (base / "provisioning").write_text("a file where a directory must go\n")
+    files = [{"name": "compose.yaml", "content": "services: {}\n"},
+             {"name": "provisioning/datasources/lgtm.yaml", "content": "apiVersion: 1\n"}]
+    result, failed = run_module(component_files, {"dir": str(base), "files": files})
+    assert failed and "provisioning/datasources/lgtm.yaml: cannot write" in result["msg"]
+    assert sorted(os.listdir(base)) == ["provisioning"]  # compose.yaml's temporary file removed, nothing moved
