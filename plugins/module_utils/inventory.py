@@ -166,7 +166,7 @@ class _ComposeAccounting(_Base):
         if component in ("tempo", "mimir", "alloy"):
             return "replaced", "the %s role renders its own configuration" % component, None
         if component == "mysqld_exporter":
-            return "converted", "credentials read into the new exporter's 0600 my.cnf", None
+            return "converted", "credentials read into the new exporter's my.cnf (a secret file: 0600, or 0640 to the user's group when not run as root)", None
         return "dropped", "read by nothing in the new stack; the file stays on disk", "P038"
 
     def prometheus(self):

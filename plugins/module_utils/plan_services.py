@@ -24,7 +24,7 @@ def plan_services(ctx):
                            "reason": "re-deployed by the stack with pinned version and correlation settings"})
         elif component in EXPORTER_COMPONENTS:
             remove.append({"service": name, "component": component,
-                           "reason": "re-deployed by the exporters role (pinned, credentials in a 0600 file)"})
+                           "reason": "re-deployed by the exporters role (pinned, credentials in a secret file, never in compose)"})
         else:
             keep.append(name)
     _rename_clashes(ctx, set(keep))

@@ -29,7 +29,9 @@ def projects(tmp_path):
     try:
         yield tmp_path
     finally:
-        for project in (ORIGINAL, CLONE):
+        # The clone first: its stack joins the network named in the committed files (the original's), which can
+        # only be removed once no container of either project is attached to it.
+        for project in (CLONE, ORIGINAL):
             teardown(project)
 
 

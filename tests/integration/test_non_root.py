@@ -121,6 +121,9 @@ def test_a_docker_group_user_migrates_verifies_and_rolls_back(user_project):
         groups[service] = json.loads(added) or []
     assert groups["grafana"] == groups["mysqld-exporter"] == groups["redis-exporter"] == [str(account.pw_gid)]
     assert all(groups[s] == [] for s in ("alloy", "tempo", "loki", "mimir")), groups
+    # The SRE guide's section says what the files are for this user.
+    guide = open(os.path.join(target, "docs", "sre_guide.md"), encoding="utf-8").read()
+    assert "(0640)" in guide and "(arquivos 0640)" in guide and "0600" not in guide
     # The real exporter, as nobody, read its 0640 my.cnf through that group and logged in to the real MariaDB.
     assert metric("http://127.0.0.1:9104/metrics", "mysql_up") == ["mysql_up 1"]
     rc, out = playbook("verify.yml", target, varsfile)
