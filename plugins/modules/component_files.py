@@ -55,7 +55,7 @@ options:
         choices: [present, absent]
         default: present
       mode:
-        description: The file's mode (enforced on every run, as M(ansible.builtin.template) does).
+        description: The file's mode, octal (enforced on every run, as M(ansible.builtin.template) does).
         type: raw
         default: "0644"
       check:
@@ -160,9 +160,16 @@ def _target(module, directory, name):
 
 
 def _mode_differs(path, mode):
-    if isinstance(mode, str):
-        mode = int(mode, 8)
-    return stat.S_IMODE(os.stat(path).st_mode) != mode
+    return stat.S_IMODE(os.stat(path).st_mode) != (int(mode, 8) if isinstance(mode, str) else mode)
+
+
+def _check_input(module, directory):
+    """Names and modes, before anything is created: bad input fails and changes nothing."""
+    for spec in module.params["files"]:
+        _target(module, directory, spec["name"])
+        if isinstance(spec["mode"], str) and not (spec["mode"].isdigit() and set(spec["mode"]) <= set("01234567")):
+            module.fail_json(msg="%s: mode %r of %s must be octal, such as '0644'"
+                                 % (directory, spec["mode"], spec["name"]))
 
 
 def _compare(module, directory):
@@ -274,6 +281,7 @@ def main():
         supports_check_mode=True,
     )
     directory = os.path.abspath(module.params["dir"])
+    _check_input(module, directory)
     made = _make_dirs(module, directory)
     entries = _compare(module, directory)
     todo = [e for e in entries if e["after"] is not None and e["after"] != e["before"]]

@@ -150,7 +150,10 @@ def test_a_file_name_cannot_leave_the_directory(tmp_path, run_module, no_engine)
     for name in ("../escape.yaml", "/etc/passwd"):
         result, failed = run_module(component_files, {"dir": str(tmp_path / "c"), "files": [{"name": name}]})
         assert failed and "must stay inside the directory" in result["msg"]
-    assert not (tmp_path / "escape.yaml").exists()
+    result, failed = run_module(component_files, {"dir": str(tmp_path / "c"),
+                                                  "files": [{"name": "x.yaml", "mode": "u=rw,g=r"}]})
+    assert failed and "must be octal" in result["msg"]
+    assert os.listdir(tmp_path) == []  # bad input: not even the directory was created
 
 
 def test_a_refused_first_run_leaves_no_directory_behind(tmp_path, run_module, no_engine):
