@@ -19,8 +19,12 @@ __metaclass__ = type
 import json
 import os
 
+from ansible_collections.lgtm.stack.plugins.module_utils.yamlutil import InputError
+from ansible_collections.lgtm.stack.plugins.module_utils.yamlutil import read_text as _read_existing
+
 # The test harness labels its orchestration-only stand-in images with this: such an image never vouches for a
-# configuration (it would accept anything). A real image carries no such label.
+# configuration (it would accept anything), and stack_verify proves nothing on it. A real image carries no such
+# label.
 STANDIN_LABEL = "org.lgtm-test.standin"
 
 CHECKS = ("none", "yaml", "json_dashboard", "compose", "image")
@@ -44,13 +48,12 @@ def image_can_vouch(run, image):
 
 
 def read_text(path):
-    """The file's text, or None when it does not exist."""
+    """The file's text, or None when it does not exist (InputError when it cannot be read as UTF-8 text)."""
     if not os.path.lexists(path):
         return None
     if not os.path.isfile(path):
-        raise ValueError("%s: exists and is not a regular file" % path)
-    with open(path, encoding="utf-8") as handle:
-        return handle.read()
+        raise InputError(path, "exists and is not a regular file")
+    return _read_existing(path)
 
 
 def check_argv(kind, tmp, name, directory, image=None, image_check=None):

@@ -181,8 +181,8 @@ def _compare(module, directory):
             continue
         try:
             before = C.read_text(path)
-        except (ValueError, OSError, UnicodeDecodeError) as exc:
-            module.fail_json(msg="%s: cannot read: %s" % (path, exc), file=path)
+        except C.InputError as exc:
+            module.fail_json(msg=str(exc), file=path)
         after = spec["content"] if spec["state"] == "present" else None
         mode_only = before is not None and after == before and _mode_differs(path, spec["mode"])
         entries.append(dict(spec=spec, path=path, before=before, after=after, mode_only=mode_only))

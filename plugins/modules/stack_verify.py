@@ -142,6 +142,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.urls import open_url
 
 from ansible_collections.lgtm.stack.plugins.module_utils import remote
+from ansible_collections.lgtm.stack.plugins.module_utils.component_files import STANDIN_LABEL
 from ansible_collections.lgtm.stack.plugins.module_utils import verify as V
 
 
@@ -270,7 +271,7 @@ def main():
     if p["compose_project"]:
         rc, out, err = module.run_command([p["docker_cli"], "container", "ls", "--filter",
                                            "label=com.docker.compose.project=%s" % p["compose_project"], "--filter",
-                                           "label=org.lgtm-test.standin", "--format", "{{.Image}}"])
+                                           "label=" + STANDIN_LABEL, "--format", "{{.Image}}"])
         standins = sorted(set(out.split())) if rc == 0 else []
         if standins:
             module.exit_json(changed=False, skipped=True, msg=(

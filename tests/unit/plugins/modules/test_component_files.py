@@ -173,3 +173,12 @@ def test_a_file_that_cannot_be_written_is_named_and_nothing_is_left(tmp_path, ru
     result, failed = run_module(component_files, {"dir": str(base), "files": files})
     assert failed and "provisioning/datasources/lgtm.yaml: cannot write" in result["msg"]
     assert sorted(os.listdir(base)) == ["provisioning"]  # compose.yaml's temporary file removed, nothing moved
+
+
+def test_an_existing_file_that_is_not_text_is_named_and_left_alone(tmp_path, run_module, no_engine):
+    base = tmp_path / "loki"
+    base.mkdir()
+    (base / "loki.yaml").write_bytes(b"\xff\xfe binary")
+    result, failed = run_module(component_files, {"dir": str(base), "files": [{"name": "loki.yaml", "content": "a: 1\n"}]})
+    assert failed and "loki.yaml" in result["msg"] and "not UTF-8" in result["msg"]
+    assert (base / "loki.yaml").read_bytes() == b"\xff\xfe binary"
