@@ -275,6 +275,8 @@ def render(items, header=None):
 _PUNCT = ["==", "!=", "<=", ">=", "&&", "||", "{", "}", "[", "]", "(", ")", ",", ".", "=", "<", ">", "+", "-",
           "*", "/", "%", "^", "!"]
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\", "a": "\a", "b": "\b", "f": "\f", "v": "\v"}
+_NUMBER_RE = re.compile(r"\d+(\.\d+)?([eE][+-]?\d+)?")
+_WORD_RE = re.compile(r"\w+", re.UNICODE)
 
 
 class Token(object):
@@ -290,13 +292,117 @@ class Token(object):
         return "Token(%s, %r, %d:%d)" % (self.kind, self.value, self.line, self.column)
 
 
+# Each _lex_* helper reads one construct starting at text[i] (line:col), appends its tokens and returns the
+# (i, line, col) just after it.
+
+
+def _lex_comment(text, i, line, col, tokens, source):
+    """A `//` comment (up to the newline, which is left for the caller) or a `/* */` comment."""
+    if text.startswith("//", i):
+        end = text.find("\n", i)
+        if end < 0:
+            end = len(text)
+        return end, line, col + (end - i)
+    end = text.find("*/", i + 2)
+    if end < 0:
+        raise AlloyError("unterminated block comment", line, col, source)
+    chunk = text[i:end + 2]
+    newlines = chunk.count("\n")
+    if newlines:
+        # A multi-line comment ends a statement like a newline does.
+        tokens.append(Token("NEWLINE", "\n", line, col))
+        line += newlines
+        col = len(chunk) - chunk.rfind("\n")
+    else:
+        col += len(chunk)
+    return end + 2, line, col
+
+
+def _lex_escape(text, i, j, line, col, source):
+    """The escape sequence at text[j] (a backslash) of the string opened at text[i] (line:col): return the
+    character it stands for and the index after it."""
+    if j + 1 >= len(text):
+        raise AlloyError("unterminated string", line, col, source)
+    esc = text[j + 1]
+    if esc in _ESCAPES:
+        return _ESCAPES[esc], j + 2
+    if esc in "uU":
+        width = 4 if esc == "u" else 8
+        digits = text[j + 2:j + 2 + width]
+        if len(digits) != width or not all(d in "0123456789abcdefABCDEF" for d in digits):
+            raise AlloyError("invalid \\%s escape in string" % esc, line, col + (j - i), source)
+        code = int(digits, 16)
+        # As Go (whose quoting Alloy follows): no code point above U+10FFFF, no surrogate half.
+        if code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
+            raise AlloyError("escape sequence \\%s%s is not a valid Unicode code point" % (esc, digits), line,
+                             col + (j - i), source)
+        return chr(code), j + 2 + width
+    raise AlloyError("unknown escape sequence \\%s in string" % esc, line, col + (j - i), source)
+
+
+def _lex_string(text, i, line, col, tokens, source):
+    """A "quoted" string, on one line."""
+    j, out, n = i + 1, [], len(text)
+    while True:
+        if j >= n or text[j] == "\n":
+            raise AlloyError("unterminated string", line, col, source)
+        ch = text[j]
+        if ch == '"':
+            break
+        if ch == "\\":
+            char, j = _lex_escape(text, i, j, line, col, source)
+            out.append(char)
+            continue
+        out.append(ch)
+        j += 1
+    tokens.append(Token("STRING", "".join(out), line, col))
+    return j + 1, line, col + (j + 1 - i)
+
+
+def _lex_raw_string(text, i, line, col, tokens, source):
+    """A `raw` string: no escapes, may span lines."""
+    end = text.find("`", i + 1)
+    if end < 0:
+        raise AlloyError("unterminated raw string", line, col, source)
+    raw = text[i + 1:end]
+    tokens.append(Token("STRING", raw, line, col))
+    newlines = raw.count("\n")
+    if newlines:
+        line += newlines
+        col = len(raw) - raw.rfind("\n") + 1
+    else:
+        col += end + 1 - i
+    return end + 1, line, col
+
+
+def _lex_number(text, i, line, col, tokens, source):
+    literal = _NUMBER_RE.match(text, i).group(0)
+    tokens.append(Token("NUMBER", float(literal) if ("." in literal or "e" in literal.lower()) else int(literal),
+                        line, col))
+    return i + len(literal), line, col + len(literal)
+
+
+def _lex_word(text, i, line, col, tokens, source):
+    """An identifier, or one of the keywords true, false and null."""
+    word = _WORD_RE.match(text, i).group(0)
+    kind = "KEYWORD" if word in ("true", "false", "null") else "IDENT"
+    tokens.append(Token(kind, word, line, col))
+    return i + len(word), line, col + len(word)
+
+
+def _lex_punct(text, i, line, col, tokens, source):
+    """An operator or punctuation, longest first (_PUNCT lists two-character ones first)."""
+    for p in _PUNCT:
+        if text.startswith(p, i):
+            tokens.append(Token("PUNCT", p, line, col))
+            return i + len(p), line, col + len(p)
+    raise AlloyError("unexpected character %r" % text[i], line, col, source)
+
+
 def tokenize(text, source=None):
+    """Split Alloy text into Tokens (NEWLINE, STRING, NUMBER, KEYWORD, IDENT, PUNCT, then EOF)."""
     tokens = []
     i, line, col, n = 0, 1, 1, len(text)
-
-    def err(msg, ln=None, cl=None):
-        return AlloyError(msg, ln or line, cl or col, source)
-
     while i < n:
         c = text[i]
         if c == "\n":
@@ -309,99 +415,21 @@ def tokenize(text, source=None):
             i += 1
             col += 1
             continue
-        if text.startswith("//", i):
-            while i < n and text[i] != "\n":
-                i += 1
-                col += 1
-            continue
-        if text.startswith("/*", i):
-            end = text.find("*/", i + 2)
-            if end < 0:
-                raise err("unterminated block comment")
-            chunk = text[i:end + 2]
-            newlines = chunk.count("\n")
-            if newlines:
-                # A multi-line comment ends a statement like a newline does.
-                tokens.append(Token("NEWLINE", "\n", line, col))
-                line += newlines
-                col = len(chunk) - chunk.rfind("\n")
-            else:
-                col += len(chunk)
-            i = end + 2
-            continue
-        start_line, start_col = line, col
-        if c == '"':
-            j, out = i + 1, []
-            while True:
-                if j >= n or text[j] == "\n":
-                    raise err("unterminated string", start_line, start_col)
-                ch = text[j]
-                if ch == '"':
-                    break
-                if ch == "\\":
-                    if j + 1 >= n:
-                        raise err("unterminated string", start_line, start_col)
-                    esc = text[j + 1]
-                    if esc in _ESCAPES:
-                        out.append(_ESCAPES[esc])
-                        j += 2
-                    elif esc in "uU":
-                        width = 4 if esc == "u" else 8
-                        digits = text[j + 2:j + 2 + width]
-                        if len(digits) != width or not all(d in "0123456789abcdefABCDEF" for d in digits):
-                            raise err("invalid \\%s escape in string" % esc, line, col + (j - i))
-                        out.append(chr(int(digits, 16)))
-                        j += 2 + width
-                    else:
-                        raise err("unknown escape sequence \\%s in string" % esc, line, col + (j - i))
-                    continue
-                out.append(ch)
-                j += 1
-            tokens.append(Token("STRING", "".join(out), start_line, start_col))
-            col += j + 1 - i
-            i = j + 1
-            continue
-        if c == "`":
-            end = text.find("`", i + 1)
-            if end < 0:
-                raise err("unterminated raw string", start_line, start_col)
-            raw = text[i + 1:end]
-            tokens.append(Token("STRING", raw, start_line, start_col))
-            newlines = raw.count("\n")
-            if newlines:
-                line += newlines
-                col = len(raw) - raw.rfind("\n") + 1
-            else:
-                col += end + 1 - i
-            i = end + 1
-            continue
-        if c.isdigit():
-            m = re.compile(r"\d+(\.\d+)?([eE][+-]?\d+)?").match(text, i)
-            literal = m.group(0)
-            tokens.append(Token("NUMBER", float(literal) if ("." in literal or "e" in literal.lower()) else int(literal),
-                                start_line, start_col))
-            i += len(literal)
-            col += len(literal)
-            continue
-        if c.isalpha() or c == "_":
-            m = re.compile(r"\w+", re.UNICODE).match(text, i)
-            word = m.group(0)
-            kind = "KEYWORD" if word in ("true", "false", "null") else "IDENT"
-            tokens.append(Token(kind, word, start_line, start_col))
-            i += len(word)
-            col += len(word)
-            continue
-        for p in _PUNCT:
-            if text.startswith(p, i):
-                tokens.append(Token("PUNCT", p, start_line, start_col))
-                i += len(p)
-                col += len(p)
-                break
+        if text.startswith(("//", "/*"), i):
+            lex = _lex_comment
+        elif c == '"':
+            lex = _lex_string
+        elif c == "`":
+            lex = _lex_raw_string
+        elif c in "0123456789":  # not str.isdigit(): it also takes digits like "²" that are no number here
+            lex = _lex_number
+        elif c.isalpha() or c == "_":
+            lex = _lex_word
         else:
-            raise err("unexpected character %r" % c)
+            lex = _lex_punct
+        i, line, col = lex(text, i, line, col, tokens, source)
     tokens.append(Token("EOF", None, line, col))
     return tokens
-
 
 # ============================================================================ parser
 

@@ -279,6 +279,79 @@ def _volume_sources(svc):
     return out
 
 
+def _edit_env(svc, service, edit, add_missing, name):
+    """The env_remove and env_set edits of one service. Returns the list of changes."""
+    changes = []
+    env = svc.get("environment")
+    if env is not None and not isinstance(env, (dict, list)):
+        raise InputError(name, "environment of service '%s' must be a mapping or a list" % service)
+    for key in edit.get("env_remove") or []:
+        if env is not None and _env_remove(env, key):
+            changes.append("%s: unset %s" % (service, key))
+    for key, value in sorted((edit.get("env_set") or {}).items()):
+        present = env is not None and key in _env_keys(env)
+        if not present and not add_missing:
+            continue
+        if env is None:
+            env = CommentedMap()
+            svc["environment"] = env
+        if _env_set(env, key, str(value)):
+            changes.append("%s: set %s" % (service, key))
+    return changes
+
+
+def _join_networks(svc, service, wanted, add_missing, name):
+    """The networks_add edit of one service. Returns the list of changes."""
+    changes = []
+    if wanted and "network_mode" not in svc and (add_missing or "networks" in svc):
+        nets = svc.get("networks")
+        if nets is None:
+            # A service without `networks:` is on `default`: keep it there.
+            nets = CommentedSeq(["default"])
+            svc["networks"] = nets
+        for net in wanted:
+            if isinstance(nets, dict):
+                if net not in nets:
+                    nets[net] = None
+                    changes.append("%s: join network %s" % (service, net))
+            elif isinstance(nets, list):
+                if net not in nets:
+                    nets.append(net)
+                    changes.append("%s: join network %s" % (service, net))
+            else:
+                raise InputError(name, "networks of service '%s' must be a list or a mapping" % service)
+    return changes
+
+
+def _rewire_service(svc, service, edit, add_missing, name):
+    """One per-service edit (a `rewire` entry of the plan). Returns the list of changes."""
+    changes = _edit_env(svc, service, edit, add_missing, name)
+    for dep in _drop_refs(svc, "depends_on", set(edit.get("depends_on_remove") or [])):
+        changes.append("%s: drop depends_on %s" % (service, dep))
+    if edit.get("logging_remove") and "logging" in svc:
+        _pop(svc, "logging")
+        changes.append("%s: remove logging (Alloy reads container logs)" % service)
+    changes += _join_networks(svc, service, list(edit.get("networks_add") or []), add_missing, name)
+    return changes
+
+
+def _remove_unused_volumes(doc, svcs, remove_volumes):
+    """Drop the top-level named volumes no remaining service mounts. Returns the list of changes."""
+    changes = []
+    volumes = doc.get("volumes")
+    if isinstance(volumes, dict):
+        used = set()
+        for svc in svcs.values():
+            used |= _volume_sources(svc)
+        for volume in remove_volumes:
+            if volume in volumes and volume not in used:
+                _pop(volumes, volume)
+                changes.append("remove volume %s (the data stays in Docker)" % volume)
+        if len(volumes) == 0 and remove_volumes:
+            del doc["volumes"]
+    return changes
+
+
 def edit_services(doc, remove_services=(), remove_volumes=(), services=(), add_missing=True, path=None):
     """Apply the migration's service edits to a loaded compose document. Returns the list of changes.
 
@@ -312,55 +385,8 @@ def edit_services(doc, remove_services=(), remove_volumes=(), services=(), add_m
         svc = svcs.get(service)
         if svc is None:
             continue
-        env = svc.get("environment")
-        if env is not None and not isinstance(env, (dict, list)):
-            raise InputError(name, "environment of service '%s' must be a mapping or a list" % service)
-        for key in edit.get("env_remove") or []:
-            if env is not None and _env_remove(env, key):
-                changes.append("%s: unset %s" % (service, key))
-        for key, value in sorted((edit.get("env_set") or {}).items()):
-            present = env is not None and key in _env_keys(env)
-            if not present and not add_missing:
-                continue
-            if env is None:
-                env = CommentedMap()
-                svc["environment"] = env
-            if _env_set(env, key, str(value)):
-                changes.append("%s: set %s" % (service, key))
-        for dep in _drop_refs(svc, "depends_on", set(edit.get("depends_on_remove") or [])):
-            changes.append("%s: drop depends_on %s" % (service, dep))
-        if edit.get("logging_remove") and "logging" in svc:
-            _pop(svc, "logging")
-            changes.append("%s: remove logging (Alloy reads container logs)" % service)
-        wanted = list(edit.get("networks_add") or [])
-        if wanted and "network_mode" not in svc and (add_missing or "networks" in svc):
-            nets = svc.get("networks")
-            if nets is None:
-                # A service without `networks:` is on `default`: keep it there.
-                nets = CommentedSeq(["default"])
-                svc["networks"] = nets
-            for net in wanted:
-                if isinstance(nets, dict):
-                    if net not in nets:
-                        nets[net] = None
-                        changes.append("%s: join network %s" % (service, net))
-                elif isinstance(nets, list):
-                    if net not in nets:
-                        nets.append(net)
-                        changes.append("%s: join network %s" % (service, net))
-                else:
-                    raise InputError(name, "networks of service '%s' must be a list or a mapping" % service)
-    volumes = doc.get("volumes")
-    if isinstance(volumes, dict):
-        used = set()
-        for svc in svcs.values():
-            used |= _volume_sources(svc)
-        for volume in remove_volumes:
-            if volume in volumes and volume not in used:
-                _pop(volumes, volume)
-                changes.append("remove volume %s (the data stays in Docker)" % volume)
-        if len(volumes) == 0 and remove_volumes:
-            del doc["volumes"]
+        changes += _rewire_service(svc, service, edit, add_missing, name)
+    changes += _remove_unused_volumes(doc, svcs, remove_volumes)
     return changes
 
 

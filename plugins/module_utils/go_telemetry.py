@@ -133,151 +133,189 @@ def _imports(text):
     return out
 
 
-def _first(entries, predicate):
-    for entry in entries:
-        if predicate(entry[0]):
-            return entry
-    return None
-
-
-def scan_module(go_mod, other_module_dirs=frozenset()):
-    module_dir = os.path.dirname(go_mod)
-    module, requires = parse_go_mod(go_mod)
-    findings = []
-
-    def add(code, severity, file, line, message, recommendation):
-        example, symbol = FIXES[code]
-        findings.append({"module": module, "go_mod": go_mod, "code": code, "severity": severity, "file": file,
-                         "line": line, "message": message,
-                         "recommendation": "%s. Example: %s in %s (%s)." % (
-                             recommendation.rstrip("."), symbol, example, GUIDE),
-                         "example": example, "symbol": symbol})
-
-    imports = []  # (path, file, line)
-    texts = {}
+def _read_sources(module_dir, other_module_dirs):
+    """({file: text}, [(import path, file, line)]) of the module's own .go files."""
+    texts, imports = {}, []
     for path in _go_files(module_dir, other_module_dirs):
         with open(path, encoding="utf-8", errors="replace") as handle:
             text = handle.read()
         texts[path] = text
         imports.extend((imp, path, line) for imp, line in _imports(text))
+    return texts, imports
 
-    def imported(prefixes):
+
+class _ModuleScan(object):
+    """One Go module: its go.mod requirements, its sources' imports, and the findings the checks add."""
+
+    def __init__(self, go_mod, other_module_dirs):
+        self.go_mod = go_mod
+        self.module, self.requires = parse_go_mod(go_mod)
+        self.texts, self.imports = _read_sources(os.path.dirname(go_mod), other_module_dirs)
+        self.findings = []
+
+    def add(self, code, severity, file, line, message, recommendation):
+        example, symbol = FIXES[code]
+        self.findings.append({"module": self.module, "go_mod": self.go_mod, "code": code, "severity": severity,
+                              "file": file, "line": line, "message": message,
+                              "recommendation": "%s. Example: %s in %s (%s)." % (
+                                  recommendation.rstrip("."), symbol, example, GUIDE),
+                              "example": example, "symbol": symbol})
+
+    def imported(self, prefixes):
         prefixes = (prefixes,) if isinstance(prefixes, str) else tuple(prefixes)
-        return [(i, f, l) for i, f, l in imports if i.startswith(prefixes)]
+        return [(i, f, l) for i, f, l in self.imports if i.startswith(prefixes)]
 
-    def required(prefixes):
+    def required(self, prefixes):
         prefixes = (prefixes,) if isinstance(prefixes, str) else tuple(prefixes)
-        return sorted((dep, version, line) for dep, (version, line) in requires.items() if dep.startswith(prefixes))
+        return sorted((dep, version, line) for dep, (version, line) in self.requires.items() if dep.startswith(prefixes))
 
-    def evidence(prefixes):
+    def evidence(self, prefixes):
         """(file, line) of the first import, else of the go.mod require line."""
-        hits = imported(prefixes)
+        hits = self.imported(prefixes)
         if hits:
             return hits[0][1], hits[0][2]
-        reqs = required(prefixes)
-        return (go_mod, reqs[0][2]) if reqs else (None, None)
+        reqs = self.required(prefixes)
+        return (self.go_mod, reqs[0][2]) if reqs else (None, None)
 
-    def uses(prefixes):
-        return bool(imported(prefixes) or required(prefixes))
+    def uses(self, prefixes):
+        return bool(self.imported(prefixes) or self.required(prefixes))
 
-    uses_otel = uses(OTEL)
-    tracing_sdk = any(_SDK_TRACE.search(t) for t in texts.values()) or bool(required(OTEL + "/sdk"))
+    def uses_otel(self):
+        return self.uses(OTEL)
 
-    if uses(JAEGER_EXPORTER):
-        file, line = evidence(JAEGER_EXPORTER)
-        add("GO001", "high", file, line,
-            "Uses go.opentelemetry.io/otel/exporters/jaeger, deprecated upstream and removed from OpenTelemetry Go "
-            "since v1.18; Jaeger itself is being removed from the stack.",
-            "Replace it with otlptracehttp.New(ctx) and let the exporter read OTEL_EXPORTER_OTLP_ENDPOINT "
-            "(http://alloy:4318 in compose, http://127.0.0.1:4318 on the host).")
-    if uses(JAEGER_CLIENT):
-        file, line = evidence(JAEGER_CLIENT)
-        add("GO002", "high", file, line,
-            "Uses github.com/uber/jaeger-client-go, archived and unmaintained; it speaks only Jaeger protocols.",
-            "Move to the OpenTelemetry SDK: sdktrace.NewTracerProvider with an OTLP exporter (otlptracehttp). Until "
-            "then Alloy's Jaeger receiver can accept its spans (lgtm_alloy_jaeger_receivers), without log or metric "
-            "correlation.")
-    if uses(OPENTRACING):
-        file, line = evidence(OPENTRACING)
-        add("GO003", "medium", file, line,
-            "Uses the OpenTracing API, archived since 2022.",
-            "Instrument with the OpenTelemetry API (otel.Tracer(...).Start(ctx, ...)); "
-            "go.opentelemetry.io/otel/bridge/opentracing keeps existing OpenTracing calls working during the move.")
-    if (uses_otel and tracing_sdk) and not uses(OTLP_TRACE):
-        file, line = evidence(OTEL + "/sdk")
-        if file is None:
-            file, line = evidence(OTEL)
-        add("GO004", "high", file, line,
-            "Creates a tracer provider but exports no traces over OTLP.",
-            "Add go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp and register it with "
-            "sdktrace.WithBatcher.")
-    if not uses(OTLP_METRIC):
-        if uses(PROM_CLIENT):
-            file, line = evidence(PROM_CLIENT)
-            add("GO005", "low", file, line,
-                "Metrics are exposed with prometheus/client_golang only: they are scraped (the job name is kept in "
-                "Alloy) but carry no trace exemplars and no service.name/service.namespace resource.",
-                "Either add exemplars with prometheus.ExemplarAdder/ExemplarObserver from the span context, or "
-                "export OTel metrics with otlpmetrichttp.New in a sdkmetric.NewPeriodicReader so Mimir gets "
-                "exemplars and job=\"<namespace>/<service>\".")
-        elif uses_otel and not uses(OTEL_PROM_EXPORTER):
-            file, line = evidence(OTEL)
-            add("GO005", "medium", file, line, "No metrics are exported (no OTLP metric exporter, no /metrics).",
-                "Add a meter provider with otlpmetrichttp.New and record histograms with the request's context; "
-                "RED metrics with exemplars then reach Mimir.")
-    bridges = uses(LOG_BRIDGES)
-    manual_ids = [(p, _line_at(t, m.start())) for p, t in texts.items() for m in [_TRACE_ID_IN_LOGS.search(t)] if m]
-    if not bridges and not manual_ids:
-        loggers = [(LOGGERS[i], f, l) for i, f, l in imports if i in LOGGERS]
-        if loggers:
-            name, file, line = loggers[0]
-            add("GO006", "high", file, line,
-                "Logs are written with %s but carry no trace_id/span_id: Grafana cannot link a log line to its trace."
-                % name,
-                "Route logs through an OpenTelemetry log bridge (otelslog.NewLogger for slog; otellogrus, otelzap) "
-                "with an otlploghttp exporter and log with the request's context (InfoContext(ctx, ...)), or add "
-                "trace_id and span_id from trace.SpanContextFromContext(ctx) to every JSON log line (Alloy lifts "
-                "them into structured metadata).")
-    elif bridges and not uses(OTLP_LOG):
-        file, line = evidence(LOG_BRIDGES)
-        add("GO007", "medium", file, line, "A log bridge is used but no OTLP log exporter is configured.",
-            "Add otlploghttp.New(ctx) to the logger provider (sdklog.NewBatchProcessor).")
-    for path, text in sorted(texts.items()):
-        for match in _ENDPOINT_OPTION.finditer(text):
-            add("GO008", "medium", path, _line_at(text, match.start()),
-                "Hard-coded telemetry endpoint %s(%r): it still points at the old stack after the migration."
-                % (match.group(1), match.group(2)),
-                "Drop the option: otlptracehttp.New(ctx) without options reads OTEL_EXPORTER_OTLP_ENDPOINT, set in "
-                "compose by the migration.")
-        for match in _ENDPOINT_LITERAL.finditer(text):
-            if _ENDPOINT_OPTION.search(text[max(0, match.start() - 40):match.end()]):
-                continue
-            add("GO008", "medium", path, _line_at(text, match.start()),
-                "Hard-coded collector address %r." % match.group(1),
-                "Read the endpoint from OTEL_EXPORTER_OTLP_ENDPOINT instead: otlptracehttp.New(ctx) without options "
-                "does.")
-        resource_hit = _RESOURCE_IN_CODE.search(text)
-        if resource_hit and not _FROM_ENV.search(text):
-            add("GO009", "medium", path, _line_at(text, resource_hit.start()),
-                "service.name is set in code (%r): it overrides OTEL_SERVICE_NAME from compose, so the migrated "
-                "identity (service.name, service.namespace, deployment.environment) is not the one the stack expects."
-                % (resource_hit.group(1) or resource_hit.group(2)),
-                "Set no service.name in code: build the resource with resource.New(ctx, resource.WithFromEnv(), "
-                "resource.WithTelemetrySDK()) so OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES set the identity.")
-    if uses_otel and tracing_sdk and not any(_PROPAGATOR.search(t) for t in texts.values()):
-        file, line = evidence(OTEL)
-        add("GO010", "medium", file, line,
-            "No propagator is registered: trace context is not passed between services, so traces break at "
-            "every hop.",
-            "otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, "
-            "propagation.Baggage{})), and otelhttp.NewHandler / otelhttp.NewTransport on servers and clients.")
-    if not uses_otel and not (imported(JAEGER_CLIENT) or imported(OPENTRACING)):
-        add("GO011", "medium", go_mod, 1, "The module has no OpenTelemetry instrumentation at all.",
-            "Add the OpenTelemetry SDK with OTLP exporters for traces, metrics and logs: a telemetry.Setup like the "
-            "guide's.")
-    findings.sort(key=lambda f: (SEVERITY_ORDER[f["severity"]], f["code"], f["file"] or "", f["line"] or 0))
-    return {"module": module, "go_mod": go_mod, "files_scanned": len(texts), "findings": findings,
-            "dependencies": sorted(requires)}
+    def tracing_sdk(self):
+        """Whether the module creates a tracer provider (in code, or by requiring the SDK)."""
+        return any(_SDK_TRACE.search(t) for t in self.texts.values()) or bool(self.required(OTEL + "/sdk"))
+
+    def check_legacy_tracing(self):
+        """GO001-GO003: Jaeger exporter, Jaeger client, OpenTracing."""
+        if self.uses(JAEGER_EXPORTER):
+            file, line = self.evidence(JAEGER_EXPORTER)
+            self.add("GO001", "high", file, line,
+                     "Uses go.opentelemetry.io/otel/exporters/jaeger, deprecated upstream and removed from OpenTelemetry Go "
+                     "since v1.18; Jaeger itself is being removed from the stack.",
+                     "Replace it with otlptracehttp.New(ctx) and let the exporter read OTEL_EXPORTER_OTLP_ENDPOINT "
+                     "(http://alloy:4318 in compose, http://127.0.0.1:4318 on the host).")
+        if self.uses(JAEGER_CLIENT):
+            file, line = self.evidence(JAEGER_CLIENT)
+            self.add("GO002", "high", file, line,
+                     "Uses github.com/uber/jaeger-client-go, archived and unmaintained; it speaks only Jaeger protocols.",
+                     "Move to the OpenTelemetry SDK: sdktrace.NewTracerProvider with an OTLP exporter (otlptracehttp). Until "
+                     "then Alloy's Jaeger receiver can accept its spans (lgtm_alloy_jaeger_receivers), without log or metric "
+                     "correlation.")
+        if self.uses(OPENTRACING):
+            file, line = self.evidence(OPENTRACING)
+            self.add("GO003", "medium", file, line,
+                     "Uses the OpenTracing API, archived since 2022.",
+                     "Instrument with the OpenTelemetry API (otel.Tracer(...).Start(ctx, ...)); "
+                     "go.opentelemetry.io/otel/bridge/opentracing keeps existing OpenTracing calls working during the move.")
+
+    def check_trace_export(self):
+        """GO004: a tracer provider without an OTLP trace exporter."""
+        if (self.uses_otel() and self.tracing_sdk()) and not self.uses(OTLP_TRACE):
+            file, line = self.evidence(OTEL + "/sdk")
+            if file is None:
+                file, line = self.evidence(OTEL)
+            self.add("GO004", "high", file, line,
+                     "Creates a tracer provider but exports no traces over OTLP.",
+                     "Add go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp and register it with "
+                     "sdktrace.WithBatcher.")
+
+    def check_metrics(self):
+        """GO005: metrics scraped without exemplars, or not exported at all."""
+        if self.uses(OTLP_METRIC):
+            return
+        if self.uses(PROM_CLIENT):
+            file, line = self.evidence(PROM_CLIENT)
+            self.add("GO005", "low", file, line,
+                     "Metrics are exposed with prometheus/client_golang only: they are scraped (the job name is kept in "
+                     "Alloy) but carry no trace exemplars and no service.name/service.namespace resource.",
+                     "Either add exemplars with prometheus.ExemplarAdder/ExemplarObserver from the span context, or "
+                     "export OTel metrics with otlpmetrichttp.New in a sdkmetric.NewPeriodicReader so Mimir gets "
+                     "exemplars and job=\"<namespace>/<service>\".")
+        elif self.uses_otel() and not self.uses(OTEL_PROM_EXPORTER):
+            file, line = self.evidence(OTEL)
+            self.add("GO005", "medium", file, line, "No metrics are exported (no OTLP metric exporter, no /metrics).",
+                     "Add a meter provider with otlpmetrichttp.New and record histograms with the request's context; "
+                     "RED metrics with exemplars then reach Mimir.")
+
+    def check_logs(self):
+        """GO006: logs without trace context; GO007: a log bridge without an OTLP log exporter."""
+        bridges = self.uses(LOG_BRIDGES)
+        manual_ids = [(p, _line_at(t, m.start())) for p, t in self.texts.items() for m in [_TRACE_ID_IN_LOGS.search(t)] if m]
+        if not bridges and not manual_ids:
+            loggers = [(LOGGERS[i], f, l) for i, f, l in self.imports if i in LOGGERS]
+            if loggers:
+                name, file, line = loggers[0]
+                self.add("GO006", "high", file, line,
+                         "Logs are written with %s but carry no trace_id/span_id: Grafana cannot link a log line to its trace."
+                         % name,
+                         "Route logs through an OpenTelemetry log bridge (otelslog.NewLogger for slog; otellogrus, otelzap) "
+                         "with an otlploghttp exporter and log with the request's context (InfoContext(ctx, ...)), or add "
+                         "trace_id and span_id from trace.SpanContextFromContext(ctx) to every JSON log line (Alloy lifts "
+                         "them into structured metadata).")
+        elif bridges and not self.uses(OTLP_LOG):
+            file, line = self.evidence(LOG_BRIDGES)
+            self.add("GO007", "medium", file, line, "A log bridge is used but no OTLP log exporter is configured.",
+                     "Add otlploghttp.New(ctx) to the logger provider (sdklog.NewBatchProcessor).")
+
+    def check_sources(self):
+        """Per file, in path order: GO008 hard-coded endpoints, GO009 service.name set in code."""
+        for path, text in sorted(self.texts.items()):
+            for match in _ENDPOINT_OPTION.finditer(text):
+                self.add("GO008", "medium", path, _line_at(text, match.start()),
+                         "Hard-coded telemetry endpoint %s(%r): it still points at the old stack after the migration."
+                         % (match.group(1), match.group(2)),
+                         "Drop the option: otlptracehttp.New(ctx) without options reads OTEL_EXPORTER_OTLP_ENDPOINT, set in "
+                         "compose by the migration.")
+            for match in _ENDPOINT_LITERAL.finditer(text):
+                if _ENDPOINT_OPTION.search(text[max(0, match.start() - 40):match.end()]):
+                    continue
+                self.add("GO008", "medium", path, _line_at(text, match.start()),
+                         "Hard-coded collector address %r." % match.group(1),
+                         "Read the endpoint from OTEL_EXPORTER_OTLP_ENDPOINT instead: otlptracehttp.New(ctx) without options "
+                         "does.")
+            resource_hit = _RESOURCE_IN_CODE.search(text)
+            if resource_hit and not _FROM_ENV.search(text):
+                self.add("GO009", "medium", path, _line_at(text, resource_hit.start()),
+                         "service.name is set in code (%r): it overrides OTEL_SERVICE_NAME from compose, so the migrated "
+                         "identity (service.name, service.namespace, deployment.environment) is not the one the stack expects."
+                         % (resource_hit.group(1) or resource_hit.group(2)),
+                         "Set no service.name in code: build the resource with resource.New(ctx, resource.WithFromEnv(), "
+                         "resource.WithTelemetrySDK()) so OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES set the identity.")
+
+    def check_sdk_setup(self):
+        """GO010: tracing without a propagator; GO011: no OpenTelemetry (nor legacy tracing) at all."""
+        uses_otel = self.uses_otel()
+        if uses_otel and self.tracing_sdk() and not any(_PROPAGATOR.search(t) for t in self.texts.values()):
+            file, line = self.evidence(OTEL)
+            self.add("GO010", "medium", file, line,
+                     "No propagator is registered: trace context is not passed between services, so traces break at "
+                     "every hop.",
+                     "otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, "
+                     "propagation.Baggage{})), and otelhttp.NewHandler / otelhttp.NewTransport on servers and clients.")
+        if not uses_otel and not (self.imported(JAEGER_CLIENT) or self.imported(OPENTRACING)):
+            self.add("GO011", "medium", self.go_mod, 1, "The module has no OpenTelemetry instrumentation at all.",
+                     "Add the OpenTelemetry SDK with OTLP exporters for traces, metrics and logs: a telemetry.Setup like the "
+                     "guide's.")
+
+    def result(self):
+        """The module's entry, findings most severe first."""
+        self.findings.sort(key=lambda f: (SEVERITY_ORDER[f["severity"]], f["code"], f["file"] or "", f["line"] or 0))
+        return {"module": self.module, "go_mod": self.go_mod, "files_scanned": len(self.texts), "findings": self.findings,
+                "dependencies": sorted(self.requires)}
+
+
+def scan_module(go_mod, other_module_dirs=frozenset()):
+    """{module, go_mod, files_scanned, findings (most severe first), dependencies} of one go.mod."""
+    module_scan = _ModuleScan(go_mod, other_module_dirs)
+    module_scan.check_legacy_tracing()
+    module_scan.check_trace_export()
+    module_scan.check_metrics()
+    module_scan.check_logs()
+    module_scan.check_sources()
+    module_scan.check_sdk_setup()
+    return module_scan.result()
 
 
 def scan(path):

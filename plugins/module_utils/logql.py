@@ -112,7 +112,113 @@ def _matches_empty(op, value):
     return True
 
 
+# --- scanning groupings and log pipelines -----------------------------------------------------------------------
+def _grouping_names(expr, match):
+    """The label names of a `_GROUPING` match on the masked expression, read from the expression itself."""
+    return [n.strip() for n in expr[match.start(3):match.end(3)].split(",") if n.strip()]
+
+
+def _grouping_removal(masked, match):
+    """(start, end) that removes a whole `by (...)`/`without (...)` with the white space on one side of it."""
+    start, end = match.start(), match.end()
+    if end < len(masked) and masked[end].isspace():
+        end = len(masked) - len(masked[end:].lstrip())
+    else:
+        start = len(masked[:start].rstrip())
+    return start, end
+
+
+def _pipeline_slot(masked, pos):
+    """(insert position, has_parser) for label filters in the log pipeline that starts at `pos`."""
+    depth, stop = 0, len(masked)
+    for index in range(pos, len(masked)):
+        char = masked[index]
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth < 0:
+                stop = index
+                break
+        elif char == "[" and depth == 0:
+            stop = index
+            break
+    region = masked[pos:stop]
+    fmt = _FORMAT_STAGE.search(region)
+    end = pos + fmt.start() if fmt else stop
+    has_parser = bool(_PARSER_STAGE.search(masked[pos:end]))
+    while end > pos and masked[end - 1].isspace():
+        end -= 1
+    return end, has_parser
+
+
+def _parser_text(parsers):
+    """The parser stages, once each: `| json` when every field keeps its name, else `| json a="b", ...`."""
+    text, seen = "", []
+    for kind, _param in parsers:
+        if kind in seen:
+            continue
+        seen.append(kind)
+        params = []
+        for other, param in parsers:
+            if other == kind and param and param not in params:
+                params.append(param)
+        if kind in ("json", "logfmt") and any(label != field for label, field in params) \
+                and all(param for other, param in parsers if other == kind):
+            text += " | %s %s" % (kind, ", ".join("%s=%s" % (label, quote(field)) for label, field in params))
+        else:
+            text += " | " + kind
+    return text
+
+
+# --- service identities -----------------------------------------------------------------------------------------
+def _service_of(identities, value, entry):
+    """The compose service a container name / service label value names, or None."""
+    name = value.lstrip("/") if entry.get("container_name") else value
+    if name in identities:
+        return name
+    if entry.get("container_name") or entry.get("kind") == "service":
+        for service in sorted(identities, key=len, reverse=True):
+            if re.fullmatch(r".+[-_]%s[-_]\d+" % re.escape(service), name):
+                return service
+    return None
+
+
+def _service_value(identities, name, op, value, entry):
+    """The new service_name value of the service matcher `name op value` (a variable is kept as it is)."""
+    if has_variable(value):
+        return value
+    if op in ("=", "!="):
+        service = _service_of(identities, value, entry)
+        if service is None:
+            raise Untranslatable("%s=%r names no compose service of this project (known: %s)"
+                                 % (name, value, ", ".join(sorted(identities)) or "none given"))
+        return identities[service]
+    literals = _literal_alternatives(value)
+    if literals is not None:
+        services = [_service_of(identities, v, entry) for v in literals]
+        if None in services:
+            raise Untranslatable("%s=~%r: %r names no compose service of this project"
+                                 % (name, value, literals[services.index(None)]))
+    else:
+        try:
+            regex = re.compile(value)
+        except re.error as exc:
+            raise Untranslatable("%s=~%r is not a regex the rewriter understands (%s)" % (name, value, exc))
+        services = [s for s in identities if regex.fullmatch(s) or regex.fullmatch("/" + s)]
+        if services and len(services) == len(identities):
+            return ".*" if regex.fullmatch("") else ".+"
+        if not services:
+            raise Untranslatable("%s=~%r matches no compose service of this project" % (name, value))
+    names = []
+    for service in services:
+        if identities[service] not in names:
+            names.append(identities[service])
+    return "|".join(re_escape(n) for n in names)
+
+
 class LogQLRewriter(object):
+    """Rewrites whole expressions: decides the fate of each matcher and grouping label, then edits the text."""
     def __init__(self, model, identities, namespace, new_labels=None):
         self.model = model or {}
         self.identities = dict(identities or {})
@@ -142,48 +248,6 @@ class LogQLRewriter(object):
         return {"label": name, "promtail_job": entry.get("promtail_job") if entry else None,
                 "source": entry.get("source") if entry else None, "fate": fate, "new": new, "reason": reason}
 
-    def _service_of(self, value, entry):
-        """The compose service a container name / service label value names, or None."""
-        name = value.lstrip("/") if entry.get("container_name") else value
-        if name in self.identities:
-            return name
-        if entry.get("container_name") or entry.get("kind") == "service":
-            for service in sorted(self.identities, key=len, reverse=True):
-                if re.fullmatch(r".+[-_]%s[-_]\d+" % re.escape(service), name):
-                    return service
-        return None
-
-    def _service_value(self, name, op, value, entry):
-        if has_variable(value):
-            return value
-        if op in ("=", "!="):
-            service = self._service_of(value, entry)
-            if service is None:
-                raise Untranslatable("%s=%r names no compose service of this project (known: %s)"
-                                     % (name, value, ", ".join(sorted(self.identities)) or "none given"))
-            return self.identities[service]
-        literals = _literal_alternatives(value)
-        if literals is not None:
-            services = [self._service_of(v, entry) for v in literals]
-            if None in services:
-                raise Untranslatable("%s=~%r: %r names no compose service of this project"
-                                     % (name, value, literals[services.index(None)]))
-        else:
-            try:
-                regex = re.compile(value)
-            except re.error as exc:
-                raise Untranslatable("%s=~%r is not a regex the rewriter understands (%s)" % (name, value, exc))
-            services = [s for s in self.identities if regex.fullmatch(s) or regex.fullmatch("/" + s)]
-            if services and len(services) == len(self.identities):
-                return ".*" if regex.fullmatch("") else ".+"
-            if not services:
-                raise Untranslatable("%s=~%r matches no compose service of this project" % (name, value))
-        names = []
-        for service in services:
-            if self.identities[service] not in names:
-                names.append(self.identities[service])
-        return "|".join(re_escape(n) for n in names)
-
     _parser = staticmethod(parser_for)
 
     # --- one matcher --------------------------------------------------------------------------------------------
@@ -206,7 +270,7 @@ class LogQLRewriter(object):
                                  "it: add an Alloy source for it or remove the query"
                                  % (name, op, value, entry["promtail_job"], entry["where"]))
         if kind in ("service", "service_static"):
-            new_value = self._service_value(name, op, value, entry)
+            new_value = _service_value(self.identities, name, op, value, entry)
             new = "service_name%s%s" % (op, quote(new_value))
             out["keep"].append(("service_name", op, new_value))
             out["changes"].append(self._record(name, entry, "replaced", new, (
@@ -290,9 +354,19 @@ class LogQLRewriter(object):
 
     def _rewrite(self, expr, changes, problems):
         masked = mask_strings(expr)
-        edits, global_parsers = [], []
+        global_parsers = []
+        edits = self._grouping_edits(expr, masked, changes, problems, global_parsers)
+        for start, end in selectors(expr):
+            edits.extend(self._selector_edits(expr, masked, start, end, global_parsers, changes, problems))
+        for start, end, text in sorted(edits, key=lambda e: (e[0], e[1]), reverse=True):
+            expr = expr[:start] + text + expr[end:]
+        return expr
+
+    def _grouping_edits(self, expr, masked, changes, problems, global_parsers):
+        """Edits that map the labels of every grouping; the parsers its stage labels need go to `global_parsers`."""
+        edits = []
         for match in _GROUPING.finditer(masked):
-            names = [n.strip() for n in expr[match.start(3):match.end(3)].split(",") if n.strip()]
+            names = _grouping_names(expr, match)
             new_names = []
             for name in names:
                 new, record, problem, parser = self.group_label(name)
@@ -307,86 +381,39 @@ class LogQLRewriter(object):
             if new_names == names:
                 continue
             if not new_names and match.group(1) in ("by", "without"):
-                start, end = match.start(), match.end()
-                if end < len(masked) and masked[end].isspace():
-                    end = len(masked) - len(masked[end:].lstrip())
-                else:
-                    start = len(masked[:start].rstrip())
-                edits.append((start, end, ""))
+                edits.append(_grouping_removal(masked, match) + ("",))
             else:
                 edits.append((match.start(3), match.end(3), ", ".join(new_names)))
-        for start, end in selectors(expr):
-            matchers = parse_selector(expr[start + 1:end])
-            if matchers is None:
-                raise Untranslatable("cannot read the stream selector %s" % expr[start:end + 1])
-            out = {"keep": [], "filters": [], "parsers": list(global_parsers), "changes": [], "problems": []}
-            for name, op, value in matchers:
-                self._matcher(name, op, value, out)
-            changes.extend(out["changes"])
-            problems.extend(out["problems"])
-            if not any(not _matches_empty(op, value) for _n, op, value in out["keep"]):
-                if not self.namespace:
-                    raise Untranslatable("the selector %s keeps no matcher and no service_namespace was given"
-                                         % expr[start:end + 1])
-                out["keep"].insert(0, ("service_namespace", "=", self.namespace))
-                changes.append({"label": "service_namespace", "promtail_job": None, "source": None,
-                                "fate": "converted", "new": 'service_namespace="%s"' % self.namespace,
-                                "reason": "a selector needs one non-empty matcher: the project's namespace"})
-            if [tuple(m) for m in out["keep"]] == matchers and not out["filters"] and not out["parsers"]:
-                continue
-            edits.append((start, end + 1, "{%s}" % ", ".join("%s%s%s" % (n, o, quote(v)) for n, o, v in out["keep"])))
-            if out["filters"] or out["parsers"]:
-                at, has_parser = self._pipeline_slot(masked, end + 1)
-                text = "" if has_parser else self._parser_text(out["parsers"])
-                text += "".join(" | %s%s%s" % (n, o, quote(v)) for n, o, v in out["filters"])
-                if text:
-                    edits.append((at, at, text))
-        for start, end, text in sorted(edits, key=lambda e: (e[0], e[1]), reverse=True):
-            expr = expr[:start] + text + expr[end:]
-        return expr
+        return edits
 
-    @staticmethod
-    def _parser_text(parsers):
-        """The parser stages, once each: `| json` when every field keeps its name, else `| json a="b", ...`."""
-        text, seen = "", []
-        for kind, _param in parsers:
-            if kind in seen:
-                continue
-            seen.append(kind)
-            params = []
-            for other, param in parsers:
-                if other == kind and param and param not in params:
-                    params.append(param)
-            if kind in ("json", "logfmt") and any(label != field for label, field in params) \
-                    and all(param for other, param in parsers if other == kind):
-                text += " | %s %s" % (kind, ", ".join("%s=%s" % (label, quote(field)) for label, field in params))
-            else:
-                text += " | " + kind
-        return text
-
-    @staticmethod
-    def _pipeline_slot(masked, pos):
-        """(insert position, has_parser) for label filters in the log pipeline that starts at `pos`."""
-        depth, stop = 0, len(masked)
-        for index in range(pos, len(masked)):
-            char = masked[index]
-            if char == "(":
-                depth += 1
-            elif char == ")":
-                depth -= 1
-                if depth < 0:
-                    stop = index
-                    break
-            elif char == "[" and depth == 0:
-                stop = index
-                break
-        region = masked[pos:stop]
-        fmt = _FORMAT_STAGE.search(region)
-        end = pos + fmt.start() if fmt else stop
-        has_parser = bool(_PARSER_STAGE.search(masked[pos:end]))
-        while end > pos and masked[end - 1].isspace():
-            end -= 1
-        return end, has_parser
+    def _selector_edits(self, expr, masked, start, end, global_parsers, changes, problems):
+        """Edits that rewrite the selector expr[start:end + 1] and add the label filters (and parsers) it needs."""
+        matchers = parse_selector(expr[start + 1:end])
+        if matchers is None:
+            raise Untranslatable("cannot read the stream selector %s" % expr[start:end + 1])
+        out = {"keep": [], "filters": [], "parsers": list(global_parsers), "changes": [], "problems": []}
+        for name, op, value in matchers:
+            self._matcher(name, op, value, out)
+        changes.extend(out["changes"])
+        problems.extend(out["problems"])
+        if not any(not _matches_empty(op, value) for _n, op, value in out["keep"]):
+            if not self.namespace:
+                raise Untranslatable("the selector %s keeps no matcher and no service_namespace was given"
+                                     % expr[start:end + 1])
+            out["keep"].insert(0, ("service_namespace", "=", self.namespace))
+            changes.append({"label": "service_namespace", "promtail_job": None, "source": None,
+                            "fate": "converted", "new": 'service_namespace="%s"' % self.namespace,
+                            "reason": "a selector needs one non-empty matcher: the project's namespace"})
+        if [tuple(m) for m in out["keep"]] == matchers and not out["filters"] and not out["parsers"]:
+            return []
+        edits = [(start, end + 1, "{%s}" % ", ".join("%s%s%s" % (n, o, quote(v)) for n, o, v in out["keep"]))]
+        if out["filters"] or out["parsers"]:
+            at, has_parser = _pipeline_slot(masked, end + 1)
+            text = "" if has_parser else _parser_text(out["parsers"])
+            text += "".join(" | %s%s%s" % (n, o, quote(v)) for n, o, v in out["filters"])
+            if text:
+                edits.append((at, at, text))
+        return edits
 
     def rewrite_variable_query(self, query):
         """A templating query (`label_values(label)`, `label_values({...}, label)`): (new or None, changes,
@@ -436,7 +463,7 @@ def stream_labels(expr):
             labels.add(name)
     masked = mask_strings(expr)
     for match in _GROUPING.finditer(masked):
-        labels.update(n.strip() for n in expr[match.start(3):match.end(3)].split(",") if n.strip())
+        labels.update(_grouping_names(expr, match))
     return labels
 
 

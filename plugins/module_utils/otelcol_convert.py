@@ -240,6 +240,136 @@ def _processor_block(name, cfg, unconverted, notes):
     return None
 
 
+def _add_output(outputs, key, signal, expr):
+    bucket = outputs.setdefault(key, {}).setdefault(signal, [])
+    if expr not in bucket:
+        bucket.append(expr)
+
+
+def _exporter_sinks(pname, pipe, signal, targets, unconverted, dropped):
+    """The new backend each of the pipeline's exporters is replaced by (diagnostic exporters are dropped)."""
+    sinks = []
+    for exp in pipe.get("exporters") or []:
+        kind = _kind(exp)
+        if kind in ("debug", "logging", "file"):
+            dropped.append({"exporter": exp, "pipeline": pname, "reason": "diagnostic output, not carried over"})
+            continue
+        if kind in ("otlp", "otlphttp", "jaeger", "loki", "prometheus", "prometheusremotewrite", "zipkin"):
+            dropped.append({"exporter": exp, "pipeline": pname,
+                            "reason": "replaced by the new %s backend (%s)" % (signal, targets[signal])})
+            sinks.append(targets[signal])
+            continue
+        unconverted.append({"component": exp, "key": None,
+                            "reason": "exporter %r has no counterpart in the new stack; %s now go to %s"
+                                      % (kind, signal, targets[signal])})
+        sinks.append(targets[signal])
+    return sinks
+
+
+def _processor_chain(pname, pipe, signal, sinks, processors, label_prefix, blocks, outputs, unconverted, notes):
+    """Declare the pipeline's processors, each wired to its successor; returns the hops its receivers feed."""
+    # Walk processors backwards so each knows its successor.
+    next_hops = sorted(set(sinks))
+    for proc in reversed(pipe.get("processors") or []):
+        converted = _processor_block(proc, processors.get(proc), unconverted, notes)
+        if converted is None:
+            continue
+        block_name, body = converted
+        label = sanitize_label("%s_%s" % (label_prefix, proc.replace("/", "_")))
+        key = (block_name, label)
+        # Two pipelines of the same signal using one processor with different successors need two instances.
+        if key in outputs and outputs[key].get(signal) and outputs[key][signal] != next_hops:
+            label = sanitize_label("%s_%s_%s" % (label_prefix, proc.replace("/", "_"), pname.replace("/", "_")))
+            key = (block_name, label)
+        if key not in blocks:
+            blocks[key] = Block(block_name, label, body)
+        for hop in next_hops:
+            _add_output(outputs, key, signal, hop)
+        next_hops = ["%s.%s.input" % key]
+    return next_hops
+
+
+def _jaeger_receiver(recv, rcfg, label, unconverted):
+    """(Block, info) for a Jaeger receiver, or None when it enables no protocol."""
+    protos, ports = [], {}
+    protocols = rcfg.get("protocols") or {}
+    for proto in JAEGER_PORTS:
+        if proto in protocols:
+            pcfg = protocols[proto] or {}
+            endpoint = pcfg.get("endpoint")
+            protos.append(Block(proto, body=[Attribute("endpoint", endpoint)] if endpoint else []))
+            ports[proto] = endpoint_port(endpoint, JAEGER_PORTS[proto])
+            for extra in sorted(set(pcfg) - {"endpoint"}):
+                unconverted.append({"component": recv, "key": "protocols.%s.%s" % (proto, extra),
+                                    "reason": "Jaeger receiver option not converted"})
+    for extra in sorted(set(protocols) - set(JAEGER_PORTS)):
+        unconverted.append({"component": recv, "key": "protocols.%s" % extra,
+                            "reason": "unknown Jaeger protocol"})
+    if not protos:
+        unconverted.append({"component": recv, "key": "protocols",
+                            "reason": "no Jaeger protocol enabled; the receiver is not converted"})
+        return None
+    block = Block("otelcol.receiver.jaeger", label, [Block("protocols", body=protos)])
+    return block, {"label": label, "protocols": [p.name for p in protos], "ports": ports}
+
+
+def _wire_receivers(pipe, signal, next_hops, receivers, label_prefix, blocks, outputs, otlp_inputs, otlp_endpoints,
+                    jaeger_receivers, unconverted):
+    """Feed the pipeline's receivers into `next_hops`: OTLP through the returned `otlp_inputs`, Jaeger and Zipkin as
+    otelcol.receiver.* components; the others are reported."""
+    for recv in pipe.get("receivers") or []:
+        kind = _kind(recv)
+        rcfg = receivers.get(recv) or {}
+        if kind == "otlp":
+            for hop in next_hops:
+                if hop not in otlp_inputs[signal]:
+                    otlp_inputs[signal].append(hop)
+            for proto, pcfg in ((rcfg.get("protocols") or {}).items()):
+                otlp_endpoints[proto] = (pcfg or {}).get("endpoint")
+        elif kind == "jaeger":
+            label = sanitize_label("%s_%s" % (label_prefix, recv.replace("/", "_")))
+            key = ("otelcol.receiver.jaeger", label)
+            if key not in blocks:
+                converted = _jaeger_receiver(recv, rcfg, label, unconverted)
+                if converted is None:
+                    continue
+                blocks[key], info = converted
+                jaeger_receivers.append(info)
+            for hop in next_hops:
+                _add_output(outputs, key, signal, hop)
+        elif kind == "zipkin":
+            label = sanitize_label("%s_%s" % (label_prefix, recv.replace("/", "_")))
+            key = ("otelcol.receiver.zipkin", label)
+            if key not in blocks:
+                body = [Attribute("endpoint", rcfg["endpoint"])] if rcfg.get("endpoint") else []
+                blocks[key] = Block("otelcol.receiver.zipkin", label, body)
+            for hop in next_hops:
+                _add_output(outputs, key, signal, hop)
+        elif kind == "hostmetrics":
+            unconverted.append({"component": recv, "key": None,
+                                "reason": "host metrics come from Alloy's prometheus.exporter.unix "
+                                          "(lgtm_alloy_host_metrics) instead of the hostmetrics receiver"})
+        elif kind == "prometheus":
+            unconverted.append({"component": recv, "key": None,
+                                "reason": "convert its scrape_configs with the prometheus_to_alloy filter"})
+        else:
+            unconverted.append({"component": recv, "key": None, "reason": "receiver %r has no conversion" % kind})
+
+
+def _render(blocks, outputs, header):
+    """The Alloy text: each block with its output, receivers first."""
+    ordered = []
+    for key, block in blocks.items():
+        if key in outputs:
+            block.add(Block("output", body=[Attribute(s, [Expr(e) for e in outputs[key][s]])
+                                            for s in SIGNALS if s in outputs[key]]))
+        ordered.append(block)
+    # Receivers first, then processors in pipeline order (they were created walking backwards).
+    receivers_out = [b for b in ordered if b.name.startswith("otelcol.receiver.")]
+    ordered = receivers_out + list(reversed([b for b in ordered if not b.name.startswith("otelcol.receiver.")]))
+    return render(ordered, header=header)
+
+
 def convert(collector, targets=None, label_prefix="legacy", header=None):
     """Rebuild the collector's pipelines for Alloy.
 
@@ -257,13 +387,7 @@ def convert(collector, targets=None, label_prefix="legacy", header=None):
     outputs = {}  # (block name, label) -> {signal: [expr text]}
     otlp_inputs = dict((s, []) for s in SIGNALS)
     otlp_endpoints = {}
-    jaeger = None
     jaeger_receivers = []
-
-    def add_output(key, signal, expr):
-        bucket = outputs.setdefault(key, {}).setdefault(signal, [])
-        if expr not in bucket:
-            bucket.append(expr)
 
     for pname in sorted(pipelines, key=lambda n: (SIGNALS.index(_signal(n)) if _signal(n) else 9, n)):
         pipe = pipelines[pname] or {}
@@ -271,113 +395,21 @@ def convert(collector, targets=None, label_prefix="legacy", header=None):
         if signal is None:
             unconverted.append({"component": "pipeline %s" % pname, "key": None, "reason": "unknown signal"})
             continue
-        exporters_here = pipe.get("exporters") or []
-        sinks = []
-        for exp in exporters_here:
-            kind = _kind(exp)
-            if kind in ("debug", "logging", "file"):
-                dropped.append({"exporter": exp, "pipeline": pname, "reason": "diagnostic output, not carried over"})
-                continue
-            if kind in ("otlp", "otlphttp", "jaeger", "loki", "prometheus", "prometheusremotewrite", "zipkin"):
-                dropped.append({"exporter": exp, "pipeline": pname,
-                                "reason": "replaced by the new %s backend (%s)" % (signal, targets[signal])})
-                sinks.append(targets[signal])
-                continue
-            unconverted.append({"component": exp, "key": None,
-                                "reason": "exporter %r has no counterpart in the new stack; %s now go to %s"
-                                          % (kind, signal, targets[signal])})
-            sinks.append(targets[signal])
+        sinks = _exporter_sinks(pname, pipe, signal, targets, unconverted, dropped)
         if not sinks:
             unconverted.append({"component": "pipeline %s" % pname, "key": None,
                                 "reason": "no exporter left; the pipeline's %s are dropped" % signal})
             continue
-        # Walk processors backwards so each knows its successor.
-        next_hops = sorted(set(sinks))
-        for proc in reversed(pipe.get("processors") or []):
-            converted = _processor_block(proc, processors.get(proc), unconverted, notes)
-            if converted is None:
-                continue
-            block_name, body = converted
-            label = sanitize_label("%s_%s" % (label_prefix, proc.replace("/", "_")))
-            key = (block_name, label)
-            # Two pipelines of the same signal using one processor with different successors need two instances.
-            if key in outputs and outputs[key].get(signal) and outputs[key][signal] != next_hops:
-                label = sanitize_label("%s_%s_%s" % (label_prefix, proc.replace("/", "_"), pname.replace("/", "_")))
-                key = (block_name, label)
-            if key not in blocks:
-                blocks[key] = Block(block_name, label, body)
-            for hop in next_hops:
-                add_output(key, signal, hop)
-            next_hops = ["%s.%s.input" % key]
-        for recv in pipe.get("receivers") or []:
-            kind = _kind(recv)
-            rcfg = receivers.get(recv) or {}
-            if kind == "otlp":
-                for hop in next_hops:
-                    if hop not in otlp_inputs[signal]:
-                        otlp_inputs[signal].append(hop)
-                for proto, pcfg in ((rcfg.get("protocols") or {}).items()):
-                    otlp_endpoints[proto] = (pcfg or {}).get("endpoint")
-            elif kind == "jaeger":
-                label = sanitize_label("%s_%s" % (label_prefix, recv.replace("/", "_")))
-                key = ("otelcol.receiver.jaeger", label)
-                if key not in blocks:
-                    protos, ports = [], {}
-                    protocols = rcfg.get("protocols") or {}
-                    for proto in JAEGER_PORTS:
-                        if proto in protocols:
-                            pcfg = protocols[proto] or {}
-                            endpoint = pcfg.get("endpoint")
-                            protos.append(Block(proto, body=[Attribute("endpoint", endpoint)] if endpoint else []))
-                            ports[proto] = endpoint_port(endpoint, JAEGER_PORTS[proto])
-                            for extra in sorted(set(pcfg) - {"endpoint"}):
-                                unconverted.append({"component": recv, "key": "protocols.%s.%s" % (proto, extra),
-                                                    "reason": "Jaeger receiver option not converted"})
-                    for extra in sorted(set(protocols) - set(JAEGER_PORTS)):
-                        unconverted.append({"component": recv, "key": "protocols.%s" % extra,
-                                            "reason": "unknown Jaeger protocol"})
-                    if not protos:
-                        unconverted.append({"component": recv, "key": "protocols",
-                                            "reason": "no Jaeger protocol enabled; the receiver is not converted"})
-                        continue
-                    blocks[key] = Block("otelcol.receiver.jaeger", label, [Block("protocols", body=protos)])
-                    info = {"label": label, "protocols": [p.name for p in protos], "ports": ports}
-                    jaeger_receivers.append(info)
-                    jaeger = jaeger or info
-                for hop in next_hops:
-                    add_output(key, signal, hop)
-            elif kind == "zipkin":
-                label = sanitize_label("%s_%s" % (label_prefix, recv.replace("/", "_")))
-                key = ("otelcol.receiver.zipkin", label)
-                if key not in blocks:
-                    body = [Attribute("endpoint", rcfg["endpoint"])] if rcfg.get("endpoint") else []
-                    blocks[key] = Block("otelcol.receiver.zipkin", label, body)
-                for hop in next_hops:
-                    add_output(key, signal, hop)
-            elif kind == "hostmetrics":
-                unconverted.append({"component": recv, "key": None,
-                                    "reason": "host metrics come from Alloy's prometheus.exporter.unix "
-                                              "(lgtm_alloy_host_metrics) instead of the hostmetrics receiver"})
-            elif kind == "prometheus":
-                unconverted.append({"component": recv, "key": None,
-                                    "reason": "convert its scrape_configs with the prometheus_to_alloy filter"})
-            else:
-                unconverted.append({"component": recv, "key": None, "reason": "receiver %r has no conversion" % kind})
-    ordered = []
-    for key, block in blocks.items():
-        if key in outputs:
-            block.add(Block("output", body=[Attribute(s, [Expr(e) for e in outputs[key][s]])
-                                            for s in SIGNALS if s in outputs[key]]))
-        ordered.append(block)
-    # Receivers first, then processors in pipeline order (they were created walking backwards).
-    receivers_out = [b for b in ordered if b.name.startswith("otelcol.receiver.")]
-    ordered = receivers_out + list(reversed([b for b in ordered if not b.name.startswith("otelcol.receiver.")]))
-    text = render(ordered, header=header)
+        next_hops = _processor_chain(pname, pipe, signal, sinks, processors, label_prefix, blocks, outputs,
+                                     unconverted, notes)
+        _wire_receivers(pipe, signal, next_hops, receivers, label_prefix, blocks, outputs, otlp_inputs,
+                        otlp_endpoints, jaeger_receivers, unconverted)
+    text = _render(blocks, outputs, header)
     return {
         "alloy": text,
         "otlp_inputs": otlp_inputs,
         "otlp_endpoints": otlp_endpoints,
-        "jaeger": jaeger,
+        "jaeger": jaeger_receivers[0] if jaeger_receivers else None,
         "jaeger_receivers": jaeger_receivers,
         "components": ["%s.%s" % k for k in blocks],
         "unconverted": unconverted,

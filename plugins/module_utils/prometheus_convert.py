@@ -246,13 +246,8 @@ def _tls_block(name, tls, unconverted, env_vars, mounts, file_map):
     return Block("tls_config", body=inner)
 
 
-def convert_job(job, global_cfg, forward_to, target_map, unconverted, env_vars, mounts, file_map=None):
-    """(blocks, info) for one scrape job."""
-    file_map = dict(file_map or {})
-    name = str(job["job_name"])
-    label = sanitize_label(name)
-    blocks = []
-    target_exprs = []
+def _static_targets(job, target_map):
+    """static_configs as Alloy target maps, addresses passed through `target_map`."""
     static_targets = []
     for static in job.get("static_configs") or []:
         labels = dict((str(k), str(v)) for k, v in (static.get("labels") or {}).items())
@@ -261,6 +256,27 @@ def convert_job(job, global_cfg, forward_to, target_map, unconverted, env_vars, 
             entry = {"__address__": address}
             entry.update(labels)
             static_targets.append(entry)
+    return static_targets
+
+
+def _sd_attributes(sd, keys):
+    """The Attributes of a *_sd_configs entry's keys that Alloy takes under the same name; a refresh_interval as Go
+    reads durations (Prometheus' 1d is 24h to Alloy)."""
+    out = []
+    for key in keys:
+        if sd.get(key) in (None, ""):
+            continue
+        value = sd[key]
+        if key == "refresh_interval":
+            value = _go_duration(value)
+        out.append(Attribute(key, value if isinstance(value, int) and not isinstance(value, bool) else str(value)))
+    return out
+
+
+def _discovery(job, name, label, static_targets, unconverted, mounts, file_map):
+    """(blocks, target expressions): the static targets and one discovery.* component per *_sd_configs entry."""
+    blocks = []
+    target_exprs = []
     if static_targets:
         target_exprs.append(static_targets)
     for index, sd in enumerate(job.get("file_sd_configs") or []):
@@ -274,9 +290,7 @@ def convert_job(job, global_cfg, forward_to, target_map, unconverted, env_vars, 
     for index, sd in enumerate(job.get("docker_sd_configs") or []):
         sd_label = label if index == 0 else "%s_%d" % (label, index)
         body = [Attribute("host", str(sd.get("host", "unix:///var/run/docker.sock")))]
-        for key in ("port", "host_networking_host", "refresh_interval"):
-            if key in sd:
-                body.append(Attribute(key, sd[key] if isinstance(sd[key], int) else str(sd[key])))
+        body += _sd_attributes(sd, ("port", "host_networking_host", "refresh_interval"))
         for flt in sd.get("filters") or []:
             body.append(Block("filter", body=[Attribute("name", str(flt.get("name"))),
                                               Attribute("values", [str(v) for v in flt.get("values") or []])]))
@@ -285,30 +299,35 @@ def convert_job(job, global_cfg, forward_to, target_map, unconverted, env_vars, 
     for index, sd in enumerate(job.get("dns_sd_configs") or []):
         sd_label = label if index == 0 else "%s_%d" % (label, index)
         body = [Attribute("names", [str(n) for n in sd.get("names") or []])]
-        for key in ("type", "port", "refresh_interval"):
-            if key in sd:
-                body.append(Attribute(key, sd[key] if isinstance(sd[key], int) else str(sd[key])))
+        body += _sd_attributes(sd, ("type", "port", "refresh_interval"))
         blocks.append(Block("discovery.dns", sd_label, body))
         target_exprs.append(Expr("discovery.dns.%s.targets" % sd_label))
     for index, sd in enumerate(job.get("http_sd_configs") or []):
         sd_label = label if index == 0 else "%s_%d" % (label, index)
         body = [Attribute("url", str(sd.get("url")))]
-        if sd.get("refresh_interval"):
-            body.append(Attribute("refresh_interval", str(sd["refresh_interval"])))
+        body += _sd_attributes(sd, ("refresh_interval",))
         blocks.append(Block("discovery.http", sd_label, body))
         target_exprs.append(Expr("discovery.http.%s.targets" % sd_label))
     for key in sorted(k for k in job if k.endswith("_sd_configs") and k not in _SD_HANDLED):
         unconverted.append({"job": name, "key": key,
                             "reason": "service discovery not converted; add the matching discovery.* component by hand"})
+    return blocks, target_exprs
 
+
+def _targets(target_exprs):
+    """The scrape's targets: nothing, the one source, or every source concatenated."""
     if not target_exprs:
-        targets = []
-    elif len(target_exprs) == 1:
-        targets = target_exprs[0]
-    else:
-        targets = Expr("array.concat(%s)" % ", ".join(
-            e.text if isinstance(e, Expr) else render_value(e, 1) for e in target_exprs))
+        return []
+    if len(target_exprs) == 1:
+        return target_exprs[0]
+    return Expr("array.concat(%s)" % ", ".join(
+        e.text if isinstance(e, Expr) else render_value(e, 1) for e in target_exprs))
 
+
+def _relabel(job, name, label, targets, forward_to, unconverted):
+    """(blocks, targets, scrape forward_to): relabel_configs as a discovery.relabel over the targets,
+    metric_relabel_configs as a prometheus.relabel in front of `forward_to`."""
+    blocks = []
     if job.get("relabel_configs"):
         rules = _rules("rule", job["relabel_configs"], name, unconverted, "relabel_configs")
         blocks.append(Block("discovery.relabel", label, [Attribute("targets", targets)] + rules))
@@ -319,8 +338,12 @@ def convert_job(job, global_cfg, forward_to, target_map, unconverted, env_vars, 
         rules = _rules("rule", job["metric_relabel_configs"], name, unconverted, "metric_relabel_configs")
         blocks.append(Block("prometheus.relabel", label, [Attribute("forward_to", [Expr(forward_to)])] + rules))
         scrape_forward = Expr("prometheus.relabel.%s.receiver" % label)
+    return blocks, targets, scrape_forward
 
-    body = [Attribute("targets", targets), Attribute("forward_to", [scrape_forward]), Attribute("job_name", name)]
+
+def _scrape_settings(job, global_cfg, name, unconverted):
+    """The scrape options Alloy takes under the same name, with the interval and timeout as _timing resolves them."""
+    body = []
     interval, timeout = _timing(job, global_cfg, name, unconverted)
     settings = dict(job)
     settings["scrape_interval"] = interval
@@ -344,6 +367,12 @@ def convert_job(job, global_cfg, forward_to, target_map, unconverted, env_vars, 
             elif not isinstance(value, (bool, int)):
                 value = str(value)
             body.append(Attribute(key, value))
+    return body
+
+
+def _scrape_auth(job, name, unconverted, env_vars, mounts, file_map):
+    """The job's bearer token, basic_auth / authorization and tls_config."""
+    body = []
     if job.get("bearer_token"):
         body.append(Attribute("bearer_token", _credential(name, job["bearer_token"], "BEARER_TOKEN", env_vars)))
     if job.get("bearer_token_file"):
@@ -356,6 +385,23 @@ def convert_job(job, global_cfg, forward_to, target_map, unconverted, env_vars, 
                                     file_map))
     if job.get("tls_config"):
         body.append(_tls_block(name, job["tls_config"], unconverted, env_vars, mounts, file_map))
+    return body
+
+
+def convert_job(job, global_cfg, forward_to, target_map, unconverted, env_vars, mounts, file_map=None):
+    """(blocks, info) for one scrape job."""
+    file_map = dict(file_map or {})
+    name = str(job["job_name"])
+    label = sanitize_label(name)
+    static_targets = _static_targets(job, target_map)
+    blocks, target_exprs = _discovery(job, name, label, static_targets, unconverted, mounts, file_map)
+    relabel_blocks, targets, scrape_forward = _relabel(job, name, label, _targets(target_exprs), forward_to,
+                                                       unconverted)
+    blocks.extend(relabel_blocks)
+
+    body = [Attribute("targets", targets), Attribute("forward_to", [scrape_forward]), Attribute("job_name", name)]
+    body.extend(_scrape_settings(job, global_cfg, name, unconverted))
+    body.extend(_scrape_auth(job, name, unconverted, env_vars, mounts, file_map))
     for key in sorted(set(job) - _HANDLED):
         if not key.endswith("_sd_configs"):
             unconverted.append({"job": name, "key": key, "reason": "scrape option not converted"})

@@ -130,12 +130,18 @@ def _cell(text):
     return str(text if text is not None else "").replace("|", "\\|").replace("\n", " ")
 
 
+def _under(path, root):
+    """`path` relative to the project `root` when it lies inside it (/srv/shop2 is not inside /srv/shop)."""
+    if root and path.startswith(root.rstrip("/") + "/"):
+        return os.path.relpath(path, root)
+    return path
+
+
 def _where(finding, root):
     path = finding.get("file")
     if not path:
         return finding.get("service") or ""
-    if root and path.startswith(root.rstrip("/") + "/"):
-        path = os.path.relpath(path, root)
+    path = _under(path, root)
     return "%s:%s" % (path, finding["line"]) if finding.get("line") else path
 
 
@@ -170,21 +176,20 @@ def _backends(plan, t):
     return out
 
 
-def render_report(plan, language="en"):
-    if language not in TEXT:
-        raise ValueError("report language must be one of %s, not %r" % (", ".join(sorted(TEXT)), language))
-    t = TEXT[language]
-    root = plan.get("project_dir") or ""
-    out = ["# " + t["title"] % (plan.get("project_name") or root), "", t["intro"], "", "## " + t["summary"], "",
-           t["findings_count"] % plan["summary"], ""]
-    out += ["## " + t["services"], "", "### " + t["removed"], "",
-            "| %s | %s | %s |" % (t["service"], t["component"], t["reason"]), "|---|---|---|"]
+def _services(plan, t):
+    """Removed, kept and added services."""
+    out = ["## " + t["services"], "", "### " + t["removed"], "",
+           "| %s | %s | %s |" % (t["service"], t["component"], t["reason"]), "|---|---|---|"]
     out += ["| %s | %s | %s |" % (_cell(r["service"]), r["component"], _cell(r["reason"])) for r in plan["remove_services"]]
     out += ["", "### " + t["kept"], "", ", ".join("`%s`" % s for s in plan["keep_services"]) or t["none"], "",
             "### " + t["added"], ""]
     out += ["- `%s` (%s)" % (a["service"], a["component"]) for a in plan["add_services"]]
-    out += _backends(plan, t)
-    out += ["", "## " + t["rewire"], ""]
+    return out
+
+
+def _rewiring(plan, t):
+    """The per-application rewiring, and the Jaeger receivers Alloy keeps."""
+    out = ["", "## " + t["rewire"], ""]
     if not plan["rewire"]:
         out.append(t["no_rewire"])
     for item in plan["rewire"]:
@@ -201,20 +206,33 @@ def render_report(plan, language="en"):
             out.append("  - %s" % note)
     if plan.get("jaeger_receivers"):
         out += ["", t["jaeger_receivers"] % ", ".join(plan["jaeger_receivers"])]
-    if plan.get("service_identities"):
-        out += ["", "## " + t["identities"], "", t["identities_intro"], ""]
-        out += ["- `%s`: service.name `%s`, service.namespace `%s`, deployment.environment `%s`"
-                % (name, i["service_name"], i["service_namespace"], i["environment"])
-                for name, i in sorted(plan["service_identities"].items())]
+    return out
+
+
+def _identities(plan, t):
+    if not plan.get("service_identities"):
+        return []
+    out = ["", "## " + t["identities"], "", t["identities_intro"], ""]
+    out += ["- `%s`: service.name `%s`, service.namespace `%s`, deployment.environment `%s`"
+            % (name, i["service_name"], i["service_namespace"], i["environment"])
+            for name, i in sorted(plan["service_identities"].items())]
+    return out
+
+
+def _ports(plan, t):
     ports = plan["ports"]
-    out += ["", "## " + t["ports"], "",
+    return ["", "## " + t["ports"], "",
             "- %s: %s" % (t["released"], ", ".join("%s/%s (%s)" % (p["port"], p["protocol"], p["service"])
                                                    for p in ports["released"]) or t["none"]),
             "- %s: %s" % (t["claimed"] % plan["bind_address"],
-                          ", ".join("%s (%s)" % (p["port"], p["what"]) for p in ports["claimed"])),
+                          ", ".join("%s (%s)" % (p["port"], p["what"]) for p in ports["claimed"]) or t["none"]),
             "- %s: %s" % (t["conflicts"], ", ".join("%s (%s / %s)" % (c["port"], c["wanted_by"], c["held_by"])
                                                     for c in ports["conflicts"]) or t["none"]), ""]
-    out += ["## " + t["data"], ""]
+
+
+def _data(plan, t, root):
+    """The stack's volumes, the legacy named volumes and the bind mounts left behind."""
+    out = ["## " + t["data"], ""]
     if plan.get("stack_volumes"):
         out += [t["stack_volumes"], ""]
         out += ["- %s: `%s` (%s)" % (component, v["name"], t["volume_state"][v["state"]])
@@ -227,21 +245,32 @@ def render_report(plan, language="en"):
         out.append("")
     if plan["legacy_bind_mounts"]:
         out += [t["binds"], ""]
-        out += ["- `%s` (%s)" % (os.path.relpath(b["source"], root) if root and b["source"].startswith(root)
-                                 else b["source"], b["service"]) for b in plan["legacy_bind_mounts"]]
+        out += ["- `%s` (%s)" % (_under(b["source"], root), b["service"]) for b in plan["legacy_bind_mounts"]]
         out.append("")
-    if plan.get("promtail_labels"):
-        out += ["## " + t["promtail"], "", t["promtail_intro"], ""]
-        out += ["- `%s` (job `%s`, %s): %s -> `%s` (%s)" % (
-            f["label"], f["promtail_job"], f["source"], f["fate"], f.get("new") or "-", f["reason"])
-            for f in plan["promtail_labels"]]
-        out.append("")
-    out += ["## " + t["scrape"], ""]
+    return out
+
+
+def _promtail(plan, t):
+    if not plan.get("promtail_labels"):
+        return []
+    out = ["## " + t["promtail"], "", t["promtail_intro"], ""]
+    out += ["- `%s` (job `%s`, %s): %s -> `%s` (%s)" % (
+        f["label"], f["promtail_job"], f["source"], f["fate"], f.get("new") or "-", f["reason"])
+        for f in plan["promtail_labels"]]
+    out.append("")
+    return out
+
+
+def _scrape(plan, t):
+    out = ["## " + t["scrape"], ""]
     for job in plan["scrape_jobs"]:
         out.append("- `%s`: %s (%s)" % (job["job_name"], t["carried"] if job["action"] == "carry" else t["dropped"],
                                         job["reason"]))
-    out += _datasources(plan, t)
-    out += ["", "## " + t["findings"], ""]
+    return out
+
+
+def _findings(plan, t, language, root):
+    out = ["", "## " + t["findings"], ""]
     if not plan["findings"]:
         out.append(t["no_findings"])
     else:
@@ -251,6 +280,26 @@ def render_report(plan, language="en"):
             out.append("| %s | %s | %s | %s | %s |" % (SEVERITY_NAMES[language][f["severity"]], f["code"],
                                                        _cell(_where(f, root)), _cell(f["message"]),
                                                        _cell(f.get("recommendation"))))
+    return out
+
+
+def render_report(plan, language="en"):
+    if language not in TEXT:
+        raise ValueError("report language must be one of %s, not %r" % (", ".join(sorted(TEXT)), language))
+    t = TEXT[language]
+    root = plan.get("project_dir") or ""
+    out = ["# " + t["title"] % (plan.get("project_name") or root), "", t["intro"], "", "## " + t["summary"], "",
+           t["findings_count"] % plan["summary"], ""]
+    out += _services(plan, t)
+    out += _backends(plan, t)
+    out += _rewiring(plan, t)
+    out += _identities(plan, t)
+    out += _ports(plan, t)
+    out += _data(plan, t, root)
+    out += _promtail(plan, t)
+    out += _scrape(plan, t)
+    out += _datasources(plan, t)
+    out += _findings(plan, t, language, root)
     if plan.get("inventory"):
         out += ["", render_inventory(plan["inventory"], language).rstrip("\n")]
     out += ["", "## " + t["next"], ""]

@@ -161,6 +161,20 @@ def test_multiple_discoveries_are_concatenated():
     assert A.body_values(docker_blocks["filter"][0])[0] == {"name": "label", "values": ["scrape=true"]}
 
 
+def test_every_discovery_refresh_interval_is_a_go_duration():
+    """Prometheus reads 1d, 2w; Alloy reads Go durations only (no d, w or y): every discovery converts it."""
+    prom = {"scrape_configs": [{"job_name": "sd", "file_sd_configs": [{"files": ["/f/*.json"], "refresh_interval": "1d"}],
+                                "docker_sd_configs": [{"host": "unix:///var/run/docker.sock", "refresh_interval": "2d"}],
+                                "dns_sd_configs": [{"names": ["db.example"], "type": "A", "port": 9104,
+                                                    "refresh_interval": "1w"}],
+                                "http_sd_configs": [{"url": "http://sd:8080/targets", "refresh_interval": "1d12h"}]}]}
+    components = P.check_converted(FILTER(prom)["alloy"]).components()
+    seen = dict((kind, A.body_values(components[(kind, "sd")])[0]["refresh_interval"])
+                for kind in ("discovery.file", "discovery.docker", "discovery.dns", "discovery.http"))
+    assert seen == {"discovery.file": "24h", "discovery.docker": "48h", "discovery.dns": "168h",
+                    "discovery.http": "36h"}
+
+
 @pytest.mark.parametrize(("size", "expected"), [("10MB", 10485760), ("512KiB", 524288), ("0", 0), (42, 42), ("lots", None)])
 def test_sizes(size, expected):
     assert P._bytes(size) == expected

@@ -106,6 +106,10 @@ def test_realistic_config_is_valid():
         ("x = @\n", 1, 5, "unexpected character '@'"),
         ("foo \"a\" = 1\n", 1, 9, "expected '{' after the label"),
         ("x = { 1 = 2 }\n", 1, 7, "expected an object key"),
+        # Only ASCII digits start a number; Go refuses code points above U+10FFFF and surrogate halves.
+        ("x = \u00b2\n", 1, 5, "unexpected character"),
+        ('x = "\\U00110000"\n', 1, 6, "not a valid Unicode code point"),
+        ('x = "\\uD800"\n', 1, 6, "not a valid Unicode code point"),
     ],
 )
 def test_syntax_errors_name_line_and_column(text, line, col, fragment):

@@ -203,6 +203,16 @@ def test_report(language):
         render_report(plan, "fr")
 
 
+def test_report_names_bind_mounts_inside_the_project_relative_and_others_whole():
+    plan = build_plan(legacy_of("example"))
+    root = plan["project_dir"].rstrip("/")
+    plan["legacy_bind_mounts"] = [{"source": root + "/prometheus/data", "service": "prometheus"},
+                                  {"source": root + "2/data", "service": "loki"}]
+    report = render_report(plan, "en")
+    assert "- `prometheus/data` (prometheus)" in report
+    assert "- `%s2/data` (loki)" % root in report, "a sibling directory whose name starts like the project's"
+
+
 def test_module(run_module):
     result, failed = run_module(migration_plan, {"legacy": legacy_of("example"), "report_language": "pt_BR"},
                                 check_mode=True)
