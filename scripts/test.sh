@@ -240,9 +240,9 @@ for step in $steps; do
       python -m pytest -q -p no:cacheprovider tests/integration/test_bad_inputs.py ;;
     lifecycle) run_step "secrets, kills at four points, rollback (tests/integration)" \
       python -m pytest -q -p no:cacheprovider tests/integration/test_lifecycle.py ;;
-    projects) run_step "a teammate's clone, two projects on one engine, a docker-group user, remote backends, Helm values (tests/integration)" \
+    projects) run_step "a teammate's clone, two projects on one engine, the old network's upgrade, a docker-group user, remote backends, Helm values (tests/integration)" \
       python -m pytest -q -p no:cacheprovider tests/integration/test_clone.py tests/integration/test_two_projects.py \
-        tests/integration/test_non_root.py \
+        tests/integration/test_network_upgrade.py tests/integration/test_non_root.py \
         tests/integration/test_remote_backend.py tests/integration/test_helm_playbook.py ;;
     fixtures) run_step "every real-world fixture: --check --diff and migration; rule checks vs the real promtool (tests/integration)" \
       env LGTM_REQUIRE_PROMTOOL=1 python -m pytest -q -p no:cacheprovider tests/integration/test_rules_promtool.py \

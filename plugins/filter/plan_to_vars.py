@@ -9,7 +9,7 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.lgtm.stack.plugins.module_utils.plan_vars import PlanFormatError, rebase_plan
+from ansible_collections.lgtm.stack.plugins.module_utils.plan_vars import PlanFormatError, rebase_plan, upgrade_plan
 from ansible_collections.lgtm.stack.plugins.module_utils.plan_vars import plan_to_vars as _plan_to_vars
 
 
@@ -26,6 +26,13 @@ def plan_to_vars(plan):
 def plan_rebase(plan, project_dir):
     if not isinstance(plan, dict):
         raise AnsibleFilterError("plan_rebase expects the 'plan' returned by lgtm.stack.migration_plan")
+    # A recorded plan is brought to the current format and checked against its declared shape before any task
+    # reads it.
+    try:
+        plan = upgrade_plan(plan)
+    except PlanFormatError as exc:
+        raise AnsibleFilterError("plan_rebase: the recorded plan (the 'plan' of observability/MIGRATION_REPORT.json): %s"
+                                 % exc)
     return rebase_plan(plan, project_dir)
 
 

@@ -26,6 +26,7 @@ from ansible_collections.lgtm.stack.plugins.module_utils import plan_logs
 from ansible_collections.lgtm.stack.plugins.module_utils import plan_ports
 from ansible_collections.lgtm.stack.plugins.module_utils import plan_rewire
 from ansible_collections.lgtm.stack.plugins.module_utils import plan_scrape
+from ansible_collections.lgtm.stack.plugins.module_utils import plan_schema
 from ansible_collections.lgtm.stack.plugins.module_utils import plan_services
 from ansible_collections.lgtm.stack.plugins.module_utils import plan_volumes
 # Public names of the plan's vocabulary, importable from here as before the split.
@@ -198,4 +199,9 @@ def build_plan(legacy, **kwargs):
     plan = Planner(legacy, **kwargs).plan()
     # Every legacy artifact with its fate (carried, converted, replaced, dropped and the finding that says so).
     plan["inventory"] = inventory.inventory(legacy, plan)
+    # The contract: a plan that differs from its declared shape is a bug of the planner, caught here.
+    errors = plan_schema.plan_errors(plan)
+    if errors:
+        raise ValueError("the planner produced a plan that does not have the shape of format %d: %s"
+                         % (PLAN_FORMAT, "; ".join(errors)))
     return plan

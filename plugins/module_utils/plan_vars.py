@@ -11,9 +11,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.lgtm.stack.plugins.module_utils.plan import PLAN_FORMAT
+from ansible_collections.lgtm.stack.plugins.module_utils import plan_schema
+from ansible_collections.lgtm.stack.plugins.module_utils.plan import DEFAULT_SERVICE_NAMES, EXPORTER_PORTS, PLAN_FORMAT
 
-EXPORTER_PORTS = {"mysqld_exporter": 9104, "redis_exporter": 9121}
 # Format 1 (lgtm.stack before the plan carried its volumes) kept each component's data in these volume keys.
 FORMAT_1_VOLUMES = {"alloy": "alloy-data", "tempo": "tempo-data", "loki": "loki-data", "mimir": "mimir-data",
                     "grafana": "grafana-data"}
@@ -56,9 +56,16 @@ def upgrade_plan(plan):
         project = plan.get("project_name") or "project"
         plan = dict(plan, format=PLAN_FORMAT, service_identities={}, grafana_adopted_volume=None, scrape_global={},
                     scrape_files=[], grafana_settings_env={}, grafana_plugins=[],
-                    grafana_delete_datasources=[],
+                    grafana_delete_datasources=[], log_label_model={}, log_identities={}, promtail_labels=[],
                     stack_volumes=dict((c, {"volume": key, "name": "%s_%s" % (project, key), "state": "reused"})
                                        for c, key in FORMAT_1_VOLUMES.items()))
+    plan = dict(plan_schema.ADDED_WITHIN_FORMAT, **plan)
+    errors = plan_schema.plan_errors(plan)
+    if errors:
+        shown = "; ".join(errors[:8]) + ("; ..." if len(errors) > 8 else "")
+        raise PlanFormatError("the recorded plan does not have the shape of plan format %d: %s. It was not written by "
+                              "lgtm.stack, or was edited: restore it from the backup of that run, or roll the project "
+                              "back and migrate again." % (PLAN_FORMAT, shown))
     return plan
 
 
@@ -82,11 +89,9 @@ def plan_to_vars(plan):
         "lgtm_environment": plan.get("environment"),
         "lgtm_network": plan.get("network"),
         "lgtm_bind_address": plan.get("bind_address"),
-        "lgtm_alloy_service_name": names.get("alloy", "alloy"),
-        "lgtm_tempo_service_name": names.get("tempo", "tempo"),
-        "lgtm_loki_service_name": names.get("loki", "loki"),
-        "lgtm_mimir_service_name": names.get("mimir", "mimir"),
-        "lgtm_grafana_service_name": names.get("grafana", "grafana"),
+        # Shared knob: every role names its own service, and reaches the others', from this one mapping.
+        "lgtm_service_names": dict((component, names.get(component, default))
+                                   for component, default in sorted(DEFAULT_SERVICE_NAMES.items())),
         "lgtm_alloy_jaeger_receivers": list(plan.get("jaeger_receivers") or []),
         "lgtm_alloy_scrape_jobs": [job["config"] for job in plan.get("scrape_jobs") or [] if job.get("action") == "carry"],
         "lgtm_alloy_host_gateway": bool(plan.get("alloy_needs_host_gateway")),
@@ -127,12 +132,11 @@ def _exporter_vars(plan, names, variables):
     exporters = plan.get("exporters") or {}
     mysqld = (exporters.get("mysqld_exporter") or [None])[0]
     redis = (exporters.get("redis_exporter") or [None])[0]
-    variables["lgtm_exporters_mysqld_enabled"] = mysqld is not None
-    variables["lgtm_exporters_redis_enabled"] = redis is not None
+    # Shared knob: the exporters role deploys these, the alloy role scrapes them, the stack role includes them.
+    variables["lgtm_enabled_exporters"] = [kind for kind, entry in (("mysqld", mysqld), ("redis", redis)) if entry]
     if mysqld:
         host, port = _split_target(mysqld.get("target"), 3306)
-        variables.update({"lgtm_exporters_mysqld_service_name": names.get("mysqld_exporter", "mysqld-exporter"),
-                          "lgtm_exporters_mysqld_host": host or "mysql", "lgtm_exporters_mysqld_port": port})
+        variables.update({"lgtm_exporters_mysqld_host": host or "mysql", "lgtm_exporters_mysqld_port": port})
         user = mysqld.get("user") or (mysqld.get("my_cnf") or {}).get("user")
         if user:
             variables["lgtm_exporters_mysqld_user"] = user
@@ -144,8 +148,7 @@ def _exporter_vars(plan, names, variables):
             # by the migrate role) or from the user (vault), never from the plan.
             requires.append("lgtm_exporters_mysqld_password")
     if redis:
-        variables.update({"lgtm_exporters_redis_service_name": names.get("redis_exporter", "redis-exporter"),
-                          "lgtm_exporters_redis_address": "redis://%s" % (redis.get("target") or "redis:6379")})
+        variables["lgtm_exporters_redis_address"] = "redis://%s" % (redis.get("target") or "redis:6379")
         if redis.get("password_ref"):
             variables["lgtm_exporters_redis_password_env"] = redis["password_ref"]["variable"]
         elif redis.get("password_set"):

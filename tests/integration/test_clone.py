@@ -10,8 +10,8 @@ import subprocess
 
 import pytest
 
-from tests.integration.test_two_projects import (HOST_PORT_VARS, containers, example_copy, free_ports, migrate, sh,
-                                                 teardown, vars_file)
+from tests.integration.test_two_projects import (HOST_PORT_VARS, containers, example_copy, free_ports, migrate,
+                                                 network_members, sh, teardown, vars_file)
 
 ORIGINAL, CLONE = "lgtm-clone-orig", "lgtm-clone-copy"
 SECRETS = ("observability/grafana/admin_password", "observability/exporters/mysqld-exporter.my.cnf",
@@ -29,8 +29,6 @@ def projects(tmp_path):
     try:
         yield tmp_path
     finally:
-        # The clone first: its stack joins the network named in the committed files (the original's), which can
-        # only be removed once no container of either project is attached to it.
         for project in (CLONE, ORIGINAL):
             teardown(project)
 
@@ -74,3 +72,10 @@ def test_a_clone_in_another_directory_starts_with_the_documented_command(project
     assert diff and all(ORIGINAL in line or CLONE in line for line in diff), diff
     running = containers(CLONE)
     assert {"alloy", "tempo", "loki", "mimir", "grafana", "api"} <= set(running), running
+    # The committed files name the network by its compose key only: the clone's stack is on a network of its own
+    # compose project, never on the original's (on a machine that still runs the original, the DNS names tempo,
+    # loki, mimir... would otherwise resolve to both stacks).
+    network = "%s_lgtm-%s" % (CLONE, ORIGINAL)
+    assert set(network_members(network)) == set(running.values())
+    assert not [n for n in sh("docker", "network", "ls", "--format", "{{.Name}}").split() if ORIGINAL in n and
+                not n.startswith(CLONE + "_")]

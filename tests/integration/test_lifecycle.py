@@ -36,7 +36,7 @@ def _teardown():
                   "label=com.docker.compose.project=%s" % PROJECT).split()
         if ids:
             subprocess.run(["docker", kind, "rm", "--force"] + ids, capture_output=True)
-    subprocess.run(["docker", "network", "rm", PROJECT, PROJECT + "_default"], capture_output=True)
+    subprocess.run(["docker", "network", "rm", PROJECT + "_" + PROJECT, PROJECT, PROJECT + "_default"], capture_output=True)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ root's home, which the user cannot enter; its site-packages are pure Python or c
 Real here: MariaDB and the mysqld exporter. The exporter runs as `nobody` and can only read its my.cnf (the user's,
 0640) through the group the role added to its container: `mysql_up 1` on its metrics is that read, for real. The
 rest runs on orchestration-only stand-ins (files, containers, ownership - no telemetry claim). Compose project
-`lgtm-nonroot` (its network `lgtm-lgtm-nonroot`, the default name), torn down by name.
+`lgtm-nonroot` (its network `lgtm-nonroot_lgtm-lgtm-nonroot`: the default key, scoped by Compose), torn down by name.
 """
 
 import grp

@@ -14,7 +14,8 @@ import re
 import pytest
 
 from tests.integration.conftest import run_migrate
-from tests.integration.test_two_projects import HOST_PORT_VARS, containers, example_copy, free_ports, images, sh, teardown
+from tests.integration.test_two_projects import (HOST_PORT_VARS, containers, example_copy, free_ports, images, isolated,
+                                                 sh)
 
 PROJECT = "lgtm-remote"
 PASSWORD = "central-s3cr3t-Pw"
@@ -52,11 +53,7 @@ def vars_file(path, secrets):
 
 @pytest.fixture
 def project(tmp_path):
-    teardown(PROJECT)
-    try:
-        yield tmp_path
-    finally:
-        teardown(PROJECT)
+    yield from isolated(tmp_path, PROJECT)
 
 
 def mounts(container):

@@ -28,12 +28,26 @@ def sh(*argv, **kwargs):
 
 
 def teardown(project):
-    for kind, extra in (("container", ["--all"]), ("volume", [])):
+    # Containers first: a network is removed only once nothing is attached to it.
+    for kind, extra in (("container", ["--all"]), ("volume", []), ("network", [])):
         ids = sh("docker", kind, "ls", "--quiet", *extra, "--filter",
                  "label=com.docker.compose.project=%s" % project).split()
         if ids:
-            subprocess.run(["docker", kind, "rm", "--force"] + ids, capture_output=True)
-    subprocess.run(["docker", "network", "rm", "lgtm-" + project, project + "_default"], capture_output=True)
+            subprocess.run(["docker", kind, "rm"] + (["--force"] if kind != "network" else []) + ids,
+                           capture_output=True)
+    # Networks of earlier versions (a fixed name, lgtm-<project>).
+    subprocess.run(["docker", "network", "rm", "lgtm-" + project], capture_output=True)
+
+
+def isolated(tmp_path, *projects):
+    """Body of a fixture: the compose projects torn down before the test and after it, whatever it did."""
+    for project in projects:
+        teardown(project)
+    try:
+        yield tmp_path
+    finally:
+        for project in projects:
+            teardown(project)
 
 
 def free_ports(count):
@@ -127,13 +141,7 @@ def posts_received(network, url):
 
 @pytest.fixture
 def two_projects(tmp_path):
-    for project in PROJECTS:
-        teardown(project)
-    try:
-        yield tmp_path
-    finally:
-        for project in PROJECTS:
-            teardown(project)
+    yield from isolated(tmp_path, *PROJECTS)
 
 
 def test_two_projects_on_one_engine_do_not_cross_talk(two_projects):
@@ -147,8 +155,11 @@ def test_two_projects_on_one_engine_do_not_cross_talk(two_projects):
         rc, out = migrate(target, varsfile)
         assert rc == 0, out[-4000:]
         plan = json.loads((target / "observability/MIGRATION_REPORT.json").read_text())["plan"]
-        networks[project] = plan["network"]
         assert plan["network"] == "lgtm-" + project
+        # The plan names the compose key; Compose scopes the network to the project (no fixed name to share).
+        networks[project] = "%s_%s" % (project, plan["network"])
+        assert sh("docker", "network", "inspect", "--format", "{{index .Labels \"com.docker.compose.project\"}}",
+                  networks[project]).strip() == project
         # The host ports are the ones given (the documented variables), published on 127.0.0.1 only.
         published = sh("docker", "container", "ls", "--filter", "label=com.docker.compose.project=%s" % project,
                        "--format", "{{.Ports}}")

@@ -18,7 +18,8 @@ DOCS = [ROOT / "README.md"] + sorted(ROOT.glob("docs/*.md")) + sorted(ROOT.glob(
 SHARED = {"lgtm_project_dir", "lgtm_stack_dir", "lgtm_network", "lgtm_bind_address", "lgtm_images",
           "lgtm_service_namespace", "lgtm_environment", "lgtm_compose_project", "lgtm_report_language", "lgtm_hosts",
           "lgtm_verify", "lgtm_sre_guide_path", "lgtm_backend", "lgtm_remote", "lgtm_object_storage",
-          "lgtm_helm_namespace", "lgtm_helm_dir", "lgtm_verify_span_metrics"}
+          "lgtm_helm_namespace", "lgtm_helm_dir", "lgtm_verify_span_metrics", "lgtm_service_names",
+          "lgtm_enabled_exporters"}
 
 
 def _known_variables():

@@ -3,7 +3,9 @@
 * every variable in defaults/main.yml is documented in meta/argument_specs.yml
   (entry point `main`) with a matching default, and the reverse;
 * every role variable is named lgtm_<role>_* (see .ansible-lint for why);
-* every role has tasks/preflight.yml and a README whose variables table is generated from the specs.
+* every role has tasks/preflight.yml and a README whose variables table is generated from the specs;
+* no role reads another role's inputs (issue 11): what several roles need is a shared knob (lgtm_network,
+  lgtm_service_names, lgtm_enabled_exporters...), and the migrate role, the orchestrator, passes the rest.
 """
 
 import re
@@ -87,3 +89,66 @@ def test_secret_variables_are_no_log(role):
     for name, opt in specs.items():
         if name.endswith(("_password", "_token", "_secret")):
             assert opt.get("no_log") is True, "%s must be no_log in argument_specs" % name
+
+
+# The orchestrator: it turns the plan into every role's variables and calls the roles with them.
+ORCHESTRATOR = "migrate"
+# Shared knobs that are also a role's input: the stack's directory, where every component renders its fragment.
+SHARED_ROLE_INPUTS = {"lgtm_stack_dir"}
+
+
+def _role_inputs(role):
+    names = set()
+    for entry in _load(role / "meta" / "argument_specs.yml")["argument_specs"].values():
+        names |= set(entry.get("options", {}))
+    return names
+
+
+def _role_code_lines(role):
+    """(path, line number, line) of what a role evaluates: defaults, vars, tasks, handlers, templates; no comments."""
+    paths = [role / "defaults" / "main.yml"]
+    for sub in ("vars", "tasks", "handlers"):
+        paths += sorted((role / sub).glob("*.yml"))
+    paths += sorted(p for p in (role / "templates").rglob("*") if p.is_file())
+    for path in paths:
+        if not path.is_file():
+            continue
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.lstrip().startswith("#"):
+                yield path, number, line
+
+
+def cross_role_reads(roles):
+    """Messages for every place a role reads a variable that is another role's input."""
+    inputs = dict((role.name, _role_inputs(role)) for role in roles)
+    found = []
+    for role in roles:
+        if role.name == ORCHESTRATOR:
+            continue
+        others = set().union(*(names for name, names in inputs.items() if name != role.name)) - SHARED_ROLE_INPUTS
+        for path, number, line in _role_code_lines(role):
+            for name in sorted(set(re.findall(r"\blgtm_[a-z0-9_]+", line)) & others):
+                found.append("%s:%d reads %s" % (path.relative_to(ROOT), number, name))
+    return found
+
+
+def test_no_role_reads_another_roles_inputs():
+    assert cross_role_reads(ROLES) == []
+
+
+def test_the_cross_role_check_sees_a_read(tmp_path):
+    for name, default in (("alpha", "x"), ("beta", "{{ lgtm_alpha_port }}")):
+        role = tmp_path / "roles" / name
+        (role / "meta").mkdir(parents=True)
+        (role / "defaults").mkdir()
+        (role / "meta" / "argument_specs.yml").write_text(
+            "argument_specs:\n  main:\n    options:\n      lgtm_%s_port: {type: str}\n" % name)
+        (role / "defaults" / "main.yml").write_text("# lgtm_alpha_port in a comment is no read\nlgtm_%s_port: \"%s\"\n"
+                                                   % (name, default))
+    global ROOT
+    saved, ROOT = ROOT, tmp_path
+    try:
+        found = cross_role_reads(sorted((tmp_path / "roles").iterdir()))
+    finally:
+        ROOT = saved
+    assert found == ["roles/beta/defaults/main.yml:2 reads lgtm_alpha_port"]

@@ -29,6 +29,8 @@ from ansible_collections.lgtm.stack.plugins.module_utils import alloy  # noqa: E
 
 SCENARIO = os.environ.get("MOLECULE_SCENARIO_NAME", "default")
 PROJECT = "lgtm-molecule-%s" % SCENARIO
+# The stack's network: compose key PROJECT (lgtm_network), scoped by Compose to the project.
+NETWORK = "%s_%s" % (PROJECT, PROJECT)
 PROJECT_DIR = os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "legacy-project")
 EXAMPLE_DIR = os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "examples", "legacy-project")
 LEGACY = ("jaeger", "prometheus", "promtail")
@@ -109,7 +111,7 @@ def test_apps_are_rewired_to_alloy(host):
     assert "service.namespace=%s" % PROJECT in env["OTEL_RESOURCE_ATTRIBUTES"]
     for name in KEPT:
         networks = _inspect(host, _containers(host)[name]["ID"])["NetworkSettings"]["Networks"]
-        assert PROJECT in networks, name
+        assert NETWORK in networks, name
 
 
 def test_one_backup_with_the_originals(host):
@@ -201,7 +203,7 @@ def _scrape(host, service, port):
     script = ("import urllib.request as u; print(u.urlopen('http://%s:%d/metrics', timeout=5).read().decode())"
               % (service, port))
     return host.run("docker run --rm --network %s --entrypoint python3 lgtm-test/standin:orchestration-only -c %s",
-                    PROJECT, script).stdout
+                    NETWORK, script).stdout
 
 
 def _promql_queries(host):
@@ -330,7 +332,7 @@ def test_the_real_api_speaks_the_identity_alloy_gives_its_logs(host):
     script = ("import urllib.request as u; r = u.Request('http://api:8080/products', headers={'traceparent': "
               "'00-%s-00f067aa0ba902b7-01'}); print(u.urlopen(r, timeout=10).status)" % trace_id)
     status = host.check_output("docker run --rm --network %s --entrypoint python3 "
-                               "lgtm-test/standin:orchestration-only -c %s", PROJECT, script)
+                               "lgtm-test/standin:orchestration-only -c %s", NETWORK, script)
     assert status.strip() == "200"
 
     labels, fields = _alloy_identity_and_trace_fields(host, "api")

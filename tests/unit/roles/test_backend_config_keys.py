@@ -24,7 +24,7 @@ TYPES = ("map", "list", "string", "bool", "int", "float", "duration", "prom_dura
 S3 = {"endpoint": "s3.internal:9000", "region": "eu-west-1", "insecure": True, "path_style": True,
       "credentials_file": "/etc/lgtm/s3.credentials", "buckets": {"tempo": "traces", "loki": "logs", "mimir": "metrics"}}
 ALL_OPTIONS = {
-    "tempo": dict(lgtm_tempo_http_port=3300, lgtm_tempo_retention="720h", lgtm_mimir_service_name="metrics",
+    "tempo": dict(lgtm_tempo_http_port=3300, lgtm_tempo_retention="720h", lgtm_service_names={"mimir": "metrics"},
                   lgtm_tempo_remote_write_url="http://metrics:9009/api/v1/push",
                   lgtm_tempo_generator_processors=["service-graphs", "span-metrics"],
                   lgtm_tempo_generator_external_labels={"source": "tempo", "cluster": "dev", "env": "local"},

@@ -9,7 +9,7 @@ def test_defaults_render_an_empty_but_valid_fragment(render_role_template):
     text, resolved = render_role_template("exporters", "compose.yaml.j2", lgtm_project_dir="/srv/shop")
     assert resolved["lgtm_exporters_dir"] == "/srv/shop/observability/exporters"
     model = yaml.safe_load(text)
-    assert model == {"services": {}, "networks": {"lgtm": {"name": "lgtm"}}}
+    assert model == {"services": {}, "networks": {"lgtm": {}}}
 
 
 def test_both_exporters(render_role_template):
@@ -33,7 +33,7 @@ def test_both_exporters(render_role_template):
         assert svc["networks"] == ["shop-net"]
         assert all(port.startswith("127.0.0.1:") for port in svc["ports"])
         assert not any(is_secret_key(k) for k in svc.get("environment") or {})
-    assert model["networks"] == {"shop-net": {"name": "shop-net"}}
+    assert model["networks"] == {"shop-net": {}}
 
 
 def test_ports_not_published_and_bind_address(render_role_template):

@@ -78,7 +78,7 @@ def test_loki_derived_field_on_trace_id_metadata(render_role_template):
 
 
 def test_urls_follow_service_names_and_time_shift(render_role_template):
-    ds = datasources(render_role_template, lgtm_mimir_service_name="metrics", lgtm_grafana_span_time_shift="2m")
+    ds = datasources(render_role_template, lgtm_service_names={"mimir": "metrics"}, lgtm_grafana_span_time_shift="2m")
     assert ds["mimir"]["url"] == "http://metrics:9009/prometheus"
     assert ds["tempo"]["jsonData"]["tracesToLogsV2"]["spanStartTimeShift"] == "-2m"
 

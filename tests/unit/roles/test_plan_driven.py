@@ -63,7 +63,9 @@ def test_example_mapping(render_role_template):
     exporters = yaml.safe_load(render_role_template(
         "exporters", "compose.yaml.j2", lgtm_project_dir="/srv/p", lgtm_exporters_mysqld_password="x", **variables)[0])
     assert set(exporters["services"]) == {"mysqld-exporter", "redis-exporter"}
-    assert exporters["networks"] == {"lgtm-shop": {"name": "lgtm-shop"}}, "one network per project"
+    # One network per project: a compose key with no fixed name, so Compose scopes it to the project (a clone
+    # under another project name, or a second project, gets its own).
+    assert exporters["networks"] == {"lgtm-shop": {}}
     my_cnf = render_role_template("exporters", "mysqld-exporter.my.cnf.j2", lgtm_project_dir="/srv/p",
                                   lgtm_exporters_mysqld_password="x", **variables)[0]
     assert "host = mysql" in my_cnf and "user = exporter" in my_cnf
@@ -71,10 +73,40 @@ def test_example_mapping(render_role_template):
 
 def test_renamed_alloy_flows_to_every_role(render_role_template):
     _, variables, _ = plan_vars("partial-lgtm")
-    assert variables["lgtm_alloy_service_name"] == "lgtm-alloy"
-    compose = yaml.safe_load(render_role_template("alloy", "compose.yaml.j2", lgtm_project_dir="/srv/p", **variables)[0])
-    assert list(compose["services"]) == ["lgtm-alloy"]
-    assert variables["lgtm_exporters_mysqld_enabled"] is False and variables["lgtm_exporters_redis_enabled"] is False
+    # One shared knob names every service: the alloy role takes its own name from it, nothing else is mapped.
+    assert variables["lgtm_service_names"]["alloy"] == "lgtm-alloy" and "lgtm_alloy_service_name" not in variables
+    assert variables["lgtm_service_names"]["tempo"] == "tempo"
+    text, resolved = render_role_template("alloy", "compose.yaml.j2", lgtm_project_dir="/srv/p", **variables)
+    assert list(yaml.safe_load(text)["services"]) == ["lgtm-alloy"] and resolved["lgtm_alloy_service_name"] == "lgtm-alloy"
+    assert variables["lgtm_enabled_exporters"] == []
+
+
+def test_the_shared_knobs_reach_every_role_that_needs_them(render_role_template):
+    """Service names and the exporters the stack runs: set once, followed by every role (none reads another's)."""
+    names = {"tempo": "traces", "loki": "logs", "mimir": "metrics", "grafana": "ui", "mysqld_exporter": "dbx",
+             "redis_exporter": "cachex"}
+    knobs = dict(lgtm_project_dir="/srv/p", lgtm_service_names=names, lgtm_enabled_exporters=["mysqld", "redis"],
+                 lgtm_exporters_mysqld_password="x", lgtm_exporters_redis_password="y")
+    _, alloy = render_role_template("alloy", "compose.yaml.j2", **knobs)
+    assert alloy["lgtm_alloy_tempo_endpoint"] == "traces:4317" and alloy["lgtm_alloy_loki_url"] == "http://logs:3100"
+    assert alloy["lgtm_alloy_scrape_exporters"] == [{"job_name": "mysqld-exporter", "target": "dbx:9104"},
+                                                    {"job_name": "redis-exporter", "target": "cachex:9121"}]
+    ds = yaml.safe_load(render_role_template("grafana", "datasources.yaml.j2", **knobs)[0])
+    assert {d["uid"]: d["url"] for d in ds["datasources"]} == {
+        "mimir": "http://metrics:9009/prometheus", "tempo": "http://traces:3200", "loki": "http://logs:3100"}
+    tempo = yaml.safe_load(render_role_template("tempo", "tempo.yaml.j2", **knobs)[0])
+    assert tempo["metrics_generator"]["storage"]["remote_write"][0]["url"] == "http://metrics:9009/api/v1/push"
+    exporters = yaml.safe_load(render_role_template("exporters", "compose.yaml.j2", **knobs)[0])
+    assert set(exporters["services"]) == {"dbx", "cachex"}
+    stack, resolved = render_role_template("stack", "compose.yaml.j2", **knobs)
+    assert "observability/exporters/compose.yaml" in stack and resolved["lgtm_stack_grafana_service"] == "ui"
+    only_redis = dict(knobs, lgtm_enabled_exporters=["redis"])
+    exporters = yaml.safe_load(render_role_template("exporters", "compose.yaml.j2", **only_redis)[0])
+    assert set(exporters["services"]) == {"cachex"}
+    assert render_role_template("alloy", "compose.yaml.j2", **only_redis)[1]["lgtm_alloy_scrape_exporters"] == [
+        {"job_name": "redis-exporter", "target": "cachex:9121"}]
+    none = dict(knobs, lgtm_enabled_exporters=[])
+    assert "exporters" not in render_role_template("stack", "compose.yaml.j2", **none)[0]
 
 
 def test_collector_pipelines_and_grafana_urls(render_role_template):
@@ -122,7 +154,7 @@ def test_every_template_renders_from_the_plan(render_role_template, name):
             doc = yaml.safe_load(text)
             assert isinstance(doc, dict), (role, template)
             if template == "compose.yaml.j2" and role != "stack":
-                assert list(doc["networks"]) == [plan["network"]], (role, template)
+                assert doc["networks"] == {plan["network"]: {}}, (role, template)
                 for svc in doc["services"].values():
                     assert all(p.startswith(plan["bind_address"] + ":") for p in svc.get("ports", []))
     mimir = yaml.safe_load(render_role_template("mimir", "mimir.yaml.j2", lgtm_project_dir="/srv/p", **variables)[0])
@@ -130,6 +162,6 @@ def test_every_template_renders_from_the_plan(render_role_template, name):
     stack, _ = render_role_template("stack", "compose.yaml.j2", lgtm_project_dir="/srv/p", **variables)
     included = [line.strip()[2:] for line in stack.splitlines() if line.strip().startswith("- ")]
     expected = ["alloy", "tempo", "loki", "mimir", "grafana"] + (
-        ["exporters"] if variables["lgtm_exporters_mysqld_enabled"] or variables["lgtm_exporters_redis_enabled"] else [])
+        ["exporters"] if variables["lgtm_enabled_exporters"] else [])
     # Relative paths: a clone in another directory starts the same stack (root_include off: from the project dir).
     assert included == ["observability/%s/compose.yaml" % c for c in expected]

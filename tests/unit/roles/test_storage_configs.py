@@ -42,7 +42,7 @@ def test_tempo_3_config(render_role_template):
 
 
 def test_tempo_follows_the_mimir_service_name_and_extra_config(render_role_template):
-    cfg = config(render_role_template, "tempo", lgtm_mimir_service_name="metrics", lgtm_tempo_retention="72h",
+    cfg = config(render_role_template, "tempo", lgtm_service_names={"mimir": "metrics"}, lgtm_tempo_retention="72h",
                  lgtm_tempo_extra_config={"server": {"log_level": "debug"}, "query_frontend": {"search": {"duration_slo": "5s"}}})
     assert cfg["metrics_generator"]["storage"]["remote_write"][0]["url"] == "http://metrics:9009/api/v1/push"
     assert cfg["server"] == {"http_listen_port": 3200, "grpc_listen_port": 9095, "log_level": "debug"}, "deep merge"
@@ -123,7 +123,7 @@ def test_compose_fragments(render_role_template, role, port, mount, data):
     # lgtm-<role>-data: never the key a legacy stack uses (<role>-data), which include: would share.
     assert svc["volumes"] == ["./%s.yaml:%s:ro" % (role, mount), "lgtm-%s-data:%s" % (role, data)]
     assert svc["ports"] == ["127.0.0.1:%d:%d" % (port, port)]
-    assert svc["networks"] == ["lgtm"] and model["networks"] == {"lgtm": {"name": "lgtm"}}
+    assert svc["networks"] == ["lgtm"] and model["networks"] == {"lgtm": {}}
     assert model["volumes"] == {"lgtm-%s-data" % role: {}}
     unpublished = compose(render_role_template, role, **{"lgtm_%s_host_port" % role: 0})
     assert "ports" not in unpublished["services"][role]

@@ -149,7 +149,7 @@ def test_adoption_without_a_named_volume_is_a_blocking_finding():
 def test_plan_format_is_recorded_and_checked():
     plan = build_plan(legacy_of("example"))
     assert plan["format"] == PLAN_FORMAT
-    assert upgrade_plan(plan) is plan
+    assert upgrade_plan(plan) == plan, "a plan of the current format comes back as it is"
     with pytest.raises(PlanFormatError, match="format 99"):
         plan_to_vars(dict(plan, format=99))
     with pytest.raises(PlanFormatError, match="format 'x'"):
@@ -347,3 +347,14 @@ def test_a_recorded_plan_moves_with_the_project():
     assert mysqld["my_cnf"]["host_path"].startswith("/home/ana/src/shop/")
     assert old not in json.dumps(moved)
     assert plan_rebase(plan, old) == plan
+
+
+def test_a_recorded_plan_of_another_shape_is_refused_when_it_is_read():
+    from ansible.errors import AnsibleFilterError
+    from ansible_collections.lgtm.stack.plugins.filter.plan_to_vars import plan_rebase
+    plan = json.loads(json.dumps(build_plan(legacy_of("example"))))
+    plan["compose_files"] = "docker-compose.yml"
+    with pytest.raises(AnsibleFilterError, match="MIGRATION_REPORT.json.*compose_files: expected a list"):
+        plan_rebase(plan, "/home/ana/src/shop")
+    with pytest.raises(AnsibleFilterError, match="format 7"):
+        plan_rebase(dict(plan, format=7), "/home/ana/src/shop")
