@@ -95,15 +95,14 @@ def test_git_really_ignores_the_secrets_and_keeps_the_configs(render_role_templa
     assert sorted(proc.stdout.split()) == sorted(paths)
 
 
-@pytest.mark.parametrize(("networks", "expected"), [
+@pytest.mark.parametrize(("users", "expected"), [
     (None, False),  # the lookup did not run (no `up`, a first --check)
-    (["shop_lgtm-shop"], False),  # the project's own, scoped network only
-    (["lgtm-shop", "shop_lgtm-shop"], True),  # the network an earlier release named outright, still there
-    (["other_lgtm-shop"], False),  # another project's scoped network of the same key
+    ([], False),  # no container of this project on a network named like the key
+    (["9f5d917327a0"], True),  # one still is: an earlier release's network
 ])
-def test_the_old_fixed_name_network_is_recognised(render_role_template, networks, expected):
-    found = {} if networks is None else {"stdout_lines": networks}
+def test_a_container_on_the_old_fixed_name_network_recreates_the_project(render_role_template, users, expected):
+    found = {} if users is None else {"stdout_lines": users}
     _, resolved = render_role_template("stack", "compose.yaml.j2", lgtm_project_dir="/srv/shop",
-                                       lgtm_network="lgtm-shop", __lgtm_stack_networks=found)
+                                       lgtm_network="lgtm-shop", __lgtm_stack_old_network_users=found)
     assert resolved["lgtm_stack_network"] == "lgtm-shop"
     assert resolved["__lgtm_stack_old_network"] is expected
