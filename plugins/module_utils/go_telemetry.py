@@ -144,6 +144,25 @@ def _read_sources(module_dir, other_module_dirs):
     return texts, imports
 
 
+# Legacy tracing libraries: (import or module prefixes, code, severity, message, recommendation).
+_LEGACY_TRACING = (
+    (JAEGER_EXPORTER, "GO001", "high",
+     "Uses go.opentelemetry.io/otel/exporters/jaeger, deprecated upstream and removed from OpenTelemetry Go "
+     "since v1.18; Jaeger itself is being removed from the stack.",
+     "Replace it with otlptracehttp.New(ctx) and let the exporter read OTEL_EXPORTER_OTLP_ENDPOINT "
+     "(http://alloy:4318 in compose, http://127.0.0.1:4318 on the host)."),
+    (JAEGER_CLIENT, "GO002", "high",
+     "Uses github.com/uber/jaeger-client-go, archived and unmaintained; it speaks only Jaeger protocols.",
+     "Move to the OpenTelemetry SDK: sdktrace.NewTracerProvider with an OTLP exporter (otlptracehttp). Until "
+     "then Alloy's Jaeger receiver can accept its spans (lgtm_alloy_jaeger_receivers), without log or metric "
+     "correlation."),
+    (OPENTRACING, "GO003", "medium",
+     "Uses the OpenTracing API, archived since 2022.",
+     "Instrument with the OpenTelemetry API (otel.Tracer(...).Start(ctx, ...)); "
+     "go.opentelemetry.io/otel/bridge/opentracing keeps existing OpenTracing calls working during the move."),
+)
+
+
 class _ModuleScan(object):
     """One Go module: its go.mod requirements, its sources' imports, and the findings the checks add."""
 
@@ -189,26 +208,10 @@ class _ModuleScan(object):
 
     def check_legacy_tracing(self):
         """GO001-GO003: Jaeger exporter, Jaeger client, OpenTracing."""
-        if self.uses(JAEGER_EXPORTER):
-            file, line = self.evidence(JAEGER_EXPORTER)
-            self.add("GO001", "high", file, line,
-                     "Uses go.opentelemetry.io/otel/exporters/jaeger, deprecated upstream and removed from OpenTelemetry Go "
-                     "since v1.18; Jaeger itself is being removed from the stack.",
-                     "Replace it with otlptracehttp.New(ctx) and let the exporter read OTEL_EXPORTER_OTLP_ENDPOINT "
-                     "(http://alloy:4318 in compose, http://127.0.0.1:4318 on the host).")
-        if self.uses(JAEGER_CLIENT):
-            file, line = self.evidence(JAEGER_CLIENT)
-            self.add("GO002", "high", file, line,
-                     "Uses github.com/uber/jaeger-client-go, archived and unmaintained; it speaks only Jaeger protocols.",
-                     "Move to the OpenTelemetry SDK: sdktrace.NewTracerProvider with an OTLP exporter (otlptracehttp). Until "
-                     "then Alloy's Jaeger receiver can accept its spans (lgtm_alloy_jaeger_receivers), without log or metric "
-                     "correlation.")
-        if self.uses(OPENTRACING):
-            file, line = self.evidence(OPENTRACING)
-            self.add("GO003", "medium", file, line,
-                     "Uses the OpenTracing API, archived since 2022.",
-                     "Instrument with the OpenTelemetry API (otel.Tracer(...).Start(ctx, ...)); "
-                     "go.opentelemetry.io/otel/bridge/opentracing keeps existing OpenTracing calls working during the move.")
+        for prefixes, code, severity, message, recommendation in _LEGACY_TRACING:
+            if self.uses(prefixes):
+                file, line = self.evidence(prefixes)
+                self.add(code, severity, file, line, message, recommendation)
 
     def check_trace_export(self):
         """GO004: a tracer provider without an OTLP trace exporter."""
@@ -242,7 +245,7 @@ class _ModuleScan(object):
     def check_logs(self):
         """GO006: logs without trace context; GO007: a log bridge without an OTLP log exporter."""
         bridges = self.uses(LOG_BRIDGES)
-        manual_ids = [(p, _line_at(t, m.start())) for p, t in self.texts.items() for m in [_TRACE_ID_IN_LOGS.search(t)] if m]
+        manual_ids = any(_TRACE_ID_IN_LOGS.search(t) for t in self.texts.values())
         if not bridges and not manual_ids:
             loggers = [(LOGGERS[i], f, l) for i, f, l in self.imports if i in LOGGERS]
             if loggers:

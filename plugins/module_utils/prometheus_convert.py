@@ -261,12 +261,13 @@ def _static_targets(job, target_map):
 
 def _sd_attributes(sd, keys):
     """The Attributes of a *_sd_configs entry's keys that Alloy takes under the same name; a refresh_interval as Go
-    reads durations (Prometheus' 1d is 24h to Alloy)."""
+    reads durations (Prometheus' 1d is 24h to Alloy), and none when it is empty or 0 (Alloy's default applies: it
+    refuses a refresh interval that is not positive)."""
     out = []
     for key in keys:
-        if sd.get(key) in (None, ""):
+        value = sd.get(key)
+        if value in (None, "") or (key == "refresh_interval" and not value):
             continue
-        value = sd[key]
         if key == "refresh_interval":
             value = _go_duration(value)
         out.append(Attribute(key, value if isinstance(value, int) and not isinstance(value, bool) else str(value)))
@@ -282,9 +283,7 @@ def _discovery(job, name, label, static_targets, unconverted, mounts, file_map):
     for index, sd in enumerate(job.get("file_sd_configs") or []):
         sd_label = label if index == 0 else "%s_%d" % (label, index)
         files = [_file(name, "file_sd_configs[%d].files" % index, f, mounts, file_map) for f in sd.get("files") or []]
-        body = [Attribute("files", files)]
-        if sd.get("refresh_interval"):
-            body.append(Attribute("refresh_interval", _go_duration(sd["refresh_interval"])))
+        body = [Attribute("files", files)] + _sd_attributes(sd, ("refresh_interval",))
         blocks.append(Block("discovery.file", sd_label, body))
         target_exprs.append(Expr("discovery.file.%s.targets" % sd_label))
     for index, sd in enumerate(job.get("docker_sd_configs") or []):

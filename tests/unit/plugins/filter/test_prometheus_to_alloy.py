@@ -178,3 +178,13 @@ def test_every_discovery_refresh_interval_is_a_go_duration():
 @pytest.mark.parametrize(("size", "expected"), [("10MB", 10485760), ("512KiB", 524288), ("0", 0), (42, 42), ("lots", None)])
 def test_sizes(size, expected):
     assert P._bytes(size) == expected
+
+
+def test_an_empty_or_zero_refresh_interval_leaves_alloys_default():
+    """Alloy refuses a refresh interval that is not positive: 0 or "" means the default, as file and http did."""
+    prom = {"scrape_configs": [{"job_name": "sd", "docker_sd_configs": [{"host": "unix:///var/run/docker.sock",
+                                                                          "refresh_interval": 0}],
+                                "file_sd_configs": [{"files": ["/f/*.json"], "refresh_interval": ""}]}]}
+    components = P.check_converted(FILTER(prom)["alloy"]).components()
+    for kind in ("discovery.docker", "discovery.file"):
+        assert "refresh_interval" not in A.body_values(components[(kind, "sd")])[0], kind
