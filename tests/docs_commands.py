@@ -1,8 +1,8 @@
 """The commands and paths the documentation shows, and the registry (tests/docs_commands.yml) of what runs them.
 
-Used by tests/unit/test_docs.py (every documented command and path is accounted for) and by
+Used by tests/unit/test_docs.py (every documented command and path is accounted for), by
 tests/integration/test_lifecycle.py (runs the `lifecycle` commands and checks the project paths on a migrated
-project).
+project) and by tests/integration/test_demo.py (the paths the README names on the demo's project).
 """
 
 import glob
@@ -127,12 +127,3 @@ def missing_paths(kind, root):
                    if path not in listed and project_path(path) is not None]
     return [path for path, target in wanted if not glob.glob(str(Path(root) / as_glob(target)))]
 
-
-if __name__ == "__main__":
-    import sys
-
-    # python3 -m tests.docs_commands check-paths KIND ROOT
-    absent = missing_paths(sys.argv[2], sys.argv[3])
-    for path in absent:
-        print("the docs name %s, which is not under %s" % (path, sys.argv[3]))
-    sys.exit(1 if absent else 0)

@@ -83,8 +83,8 @@ def example_copy(target, project):
 
 def vars_file(path, ports):
     found = images()
-    data = {"lgtm_images": dict((k, found[k]) for k in ("alloy", "tempo", "loki", "mimir", "grafana",
-                                                       "mysqld_exporter", "redis_exporter"))}
+    keys = ("alloy", "tempo", "loki", "mimir", "grafana", "mysqld_exporter", "redis_exporter")
+    data = {"lgtm_images": dict((k, found[k]) for k in keys)}
     data.update(zip(HOST_PORT_VARS, ports))
     # The legacy Jaeger ports Alloy takes over (6831/udp, 14268...) have no host-port variable yet: two projects
     # migrated from Jaeger would both publish them. Off here; the test is about the OTLP path.

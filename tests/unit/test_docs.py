@@ -72,12 +72,13 @@ def test_every_command_in_the_docs_is_run_by_a_test():
         "%s (%s)" % (c, ", ".join(documented[c])) for c in missing]
     stale = sorted(set(listed) - set(documented))
     assert stale == [], "tests/docs_commands.yml lists commands the docs no longer show: %s" % stale
-    suite = (ROOT / "scripts/test.sh").read_text() + (ROOT / ".ci/run").read_text()
+    suite = "".join(path.read_text() for path in [ROOT / "scripts/test.sh", ROOT / ".ci/run", ROOT / "tests/suite.py"]
+                    + sorted((ROOT / "tests/integration").glob("test_*.py")))
     e2e = (ROOT / "molecule/e2e/verify.yml").read_text()
     lifecycle = (ROOT / "tests/integration/test_lifecycle.py").read_text()
     assert "docs_commands.load()" in lifecycle and "lifecycle" in lifecycle
     for entry in registry.get("test.sh", []):
-        assert entry["runner"] in suite, "scripts/test.sh does not run %s" % entry["cmd"]
+        assert entry["runner"] in suite, "the suite (tests/suite.py and its steps) does not run %s" % entry["cmd"]
     for entry in registry.get("unit", []):
         assert entry["runner"] in Path(__file__).read_text(), "tests/unit/test_docs.py does not run %s" % entry["cmd"]
     for entry in registry.get("e2e", []):
@@ -109,7 +110,7 @@ def test_every_path_in_the_docs_exists_or_is_checked_on_a_project():
         assert docs_commands.repo_resolves(path), "the docs name %s: not in the repository, not in %s" % (
             path, docs_commands.REGISTRY.relative_to(ROOT))
     assert sorted(listed - documented) == [], "tests/docs_commands.yml lists paths the docs no longer name"
-    assert "check-paths demo" in (ROOT / "scripts/test.sh").read_text()
+    assert 'missing_paths("demo"' in (ROOT / "tests/integration/test_demo.py").read_text()
     assert 'missing_paths("lifecycle"' in (ROOT / "tests/integration/test_lifecycle.py").read_text()
 
 
