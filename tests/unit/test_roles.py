@@ -118,6 +118,9 @@ def _role_code_lines(role):
                 yield path, number, line
 
 
+ASSIGNMENT = re.compile(r"^\s*(- )?lgtm_[a-z0-9_]+:")
+
+
 def cross_role_reads(roles):
     """Messages for every place a role reads a variable that is another role's input."""
     inputs = dict((role.name, _role_inputs(role)) for role in roles)
@@ -127,7 +130,10 @@ def cross_role_reads(roles):
             continue
         others = set().union(*(names for name, names in inputs.items() if name != role.name)) - SHARED_ROLE_INPUTS
         for path, number, line in _role_code_lines(role):
-            for name in sorted(set(re.findall(r"\blgtm_[a-z0-9_]+", line)) & others):
+            # A name as a YAML key in a task (`vars:` of an import_role) passes that role its input: no read.
+            key = ASSIGNMENT.match(line) if path.parent.name == "tasks" else None
+            read = line[key.end():] if key else line
+            for name in sorted(set(re.findall(r"\blgtm_[a-z0-9_]+", read)) & others):
                 found.append("%s:%d reads %s" % (path.relative_to(ROOT), number, name))
     return found
 
@@ -152,3 +158,24 @@ def test_the_cross_role_check_sees_a_read(tmp_path):
     finally:
         ROOT = saved
     assert found == ["roles/beta/defaults/main.yml:2 reads lgtm_alpha_port"]
+
+
+def test_passing_an_internal_roles_inputs_is_no_read_but_a_value_that_reads_one_is(tmp_path):
+    """tempo calls lgtm.stack.component with `vars: {lgtm_component_dir: ...}`: that line sets component's input."""
+    for name in ("alpha", "beta"):
+        role = tmp_path / "roles" / name
+        (role / "meta").mkdir(parents=True)
+        (role / "tasks").mkdir()
+        (role / "meta" / "argument_specs.yml").write_text(
+            "argument_specs:\n  main:\n    options:\n      lgtm_%s_port: {type: str}\n      lgtm_%s_dir: {type: str}\n"
+            % (name, name))
+    (tmp_path / "roles" / "beta" / "tasks" / "main.yml").write_text(
+        "- ansible.builtin.import_role:\n    name: alpha\n  vars:\n    lgtm_alpha_port: \"{{ lgtm_beta_port }}\"\n"
+        "    lgtm_alpha_dir: \"{{ lgtm_alpha_port }}\"\n")
+    global ROOT
+    saved, ROOT = ROOT, tmp_path
+    try:
+        found = cross_role_reads(sorted((tmp_path / "roles").iterdir()))
+    finally:
+        ROOT = saved
+    assert found == ["roles/beta/tasks/main.yml:5 reads lgtm_alpha_port"]

@@ -48,7 +48,7 @@ def test_mimir_one_bucket_three_stores_apart(render_role_template):
 @pytest.mark.parametrize("component", OS.COMPONENTS)
 def test_credentials_are_a_mounted_file(render_role_template, component):
     text, _ = render_role_template(component, "compose.yaml.j2", lgtm_project_dir="/srv/shop",
-                                   lgtm_object_storage=SETTINGS, **{"__lgtm_%s_s3_groups" % component: [4242]})
+                                   lgtm_object_storage=SETTINGS, lgtm_component_s3_groups=[4242])
     svc = yaml.safe_load(text)["services"][component]
     assert "/etc/lgtm/s3.credentials:/etc/lgtm-s3/credentials:ro" in svc["volumes"]
     assert svc["environment"]["AWS_SHARED_CREDENTIALS_FILE"] == "/etc/lgtm-s3/credentials"
