@@ -9,7 +9,7 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.lgtm.stack.plugins.module_utils.plan_vars import PlanFormatError, rebase_plan, upgrade_plan
+from ansible_collections.lgtm.stack.plugins.module_utils.plan_vars import PlanFormatError, migrate_view, rebase_plan, upgrade_plan
 from ansible_collections.lgtm.stack.plugins.module_utils.plan_vars import plan_to_vars as _plan_to_vars
 
 
@@ -18,9 +18,10 @@ def plan_to_vars(plan):
         raise AnsibleFilterError("plan_to_vars expects the 'plan' returned by lgtm.stack.migration_plan")
     try:
         variables, requires = _plan_to_vars(plan)
+        view = migrate_view(plan)
     except PlanFormatError as exc:
         raise AnsibleFilterError("plan_to_vars: %s" % exc)
-    return {"vars": variables, "requires": requires}
+    return {"vars": variables, "requires": requires, "migrate": view}
 
 
 def plan_rebase(plan, project_dir):

@@ -1,10 +1,11 @@
 # -*- coding: utf-8 -*-
 # Copyright: lgtm.stack developers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The one place where a migration plan becomes role variables.
+"""The one place where a migration plan becomes role variables - and the migrate role's own view of it.
 
 Component roles never read the plan: they take these variables, so they stay
-reusable on a project that has no legacy stack at all.
+reusable on a project that has no legacy stack at all. The migrate role's tasks
+and templates read `migrate_view`, never raw plan keys.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -124,6 +125,56 @@ def plan_to_vars(plan):
         variables["lgtm_loki_retention_period"] = str(plan["loki_retention_period"])
     requires = _exporter_vars(plan, names, variables)
     return dict((k, v) for k, v in variables.items() if v is not None), requires
+
+
+def migrate_view(plan):
+    """What the migrate role's own steps need of a plan - the compose edits, the dashboards step, the summaries, the
+    SRE guide, the credentials and the paths a run reads - as one mapping, so that no task or template of the
+    role reads a raw plan key (plan_to_vars gives the component roles theirs). The plan is upgraded and checked
+    against its declared shape first, like every read of a plan."""
+    plan = upgrade_plan(plan)
+    rewire = list(plan["rewire"])
+    volumes = list(plan["volumes"])
+    providers = list(plan["dashboard_providers"])
+    mysqld = [entry for entry in (plan["exporters"].get("mysqld_exporter") or []) if entry]
+    my_cnfs = [(entry.get("my_cnf") or {}).get("host_path") for entry in mysqld]
+    apps = [item["service"] for item in rewire if item.get("env_set")]
+    return {
+        "project_name": plan["project_name"],
+        "compose_files": list(plan["compose_files"]),
+        # Legacy files the run reads (their digest is part of the stamp), besides what it writes.
+        "read_paths": list(plan["compose_files"]) + [p["host_path"] for p in providers if p.get("host_path")]
+        + [path for path in my_cnfs if path],
+        "compose_edit": {"remove_services": [s["service"] for s in plan["remove_services"]],
+                         "remove_volumes": [v["volume"] for v in volumes], "services": rewire},
+        "dashboards": {"providers": providers, "datasource_map": plan["datasource_map"],
+                       "log_label_model": dict(plan.get("log_label_model") or {}),
+                       "service_identities": dict(plan.get("log_identities") or {}),
+                       "service_namespace": plan["service_namespace"]},
+        "mysqld_my_cnf": (my_cnfs[0] if my_cnfs else None) or "",
+        "removed": [{"service": s["service"], "component": s["component"]} for s in plan["remove_services"]],
+        "kept": list(plan["keep_services"]),
+        "added": [s["service"] for s in plan["add_services"]],
+        "rewired": rewire,
+        "carried_scrape_jobs": [j.get("job_name") for j in plan["scrape_jobs"] if j.get("action") == "carry"],
+        "findings": list(plan["findings"]),
+        "counts": dict(plan["summary"]),
+        "legacy_volumes": [v["volume"] for v in volumes],
+        # A volume the project declared external belongs to something else: never deleted.
+        "deletable_volumes": [v["name"] for v in volumes if not v.get("external")],
+        "bind_address": plan["bind_address"],
+        # Where the signals go (verify.yml): the stack's own backends, or remote ones; Grafana here or not.
+        "backend": {"mode": plan["backend"]["mode"], "grafana": bool(plan["backend"].get("grafana", True))},
+        "network": plan["network"],
+        "service_names": dict(DEFAULT_SERVICE_NAMES, **(plan.get("service_names") or {})),
+        "service_namespace": plan["service_namespace"],
+        "environment": plan["environment"],
+        "jaeger_receivers": list(plan.get("jaeger_receivers") or []),
+        "exporters": sorted(kind for kind in ("mysqld_exporter", "redis_exporter") if plan["exporters"].get(kind)),
+        # The SRE guide's picture: the apps that send telemetry, and the kept services that do not (databases...).
+        "apps": apps,
+        "data_services": [s for s in plan["keep_services"] if s not in apps],
+    }
 
 
 def _exporter_vars(plan, names, variables):

@@ -165,3 +165,44 @@ def test_every_template_renders_from_the_plan(render_role_template, name):
         ["exporters"] if variables["lgtm_enabled_exporters"] else [])
     # Relative paths: a clone in another directory starts the same stack (root_include off: from the project dir).
     assert included == ["observability/%s/compose.yaml" % c for c in expected]
+
+
+def test_the_migrate_view_of_the_example():
+    """What the migrate role's tasks read of the plan: the compose edits, dashboards, summaries and guide fields."""
+    plan = build_plan(L.analyse_project(str(EXAMPLE)))
+    view = plan_to_vars(json.loads(json.dumps(plan)))["migrate"]
+    assert view["compose_files"] == plan["compose_files"] and len(view["compose_files"]) == 1
+    assert view["compose_edit"]["remove_services"] == [s["service"] for s in plan["remove_services"]]
+    assert {"jaeger", "prometheus", "promtail"} <= set(view["compose_edit"]["remove_services"])
+    assert view["compose_edit"]["services"] == plan["rewire"]
+    assert view["legacy_volumes"] == [v["volume"] for v in plan["volumes"]]
+    assert set(view["deletable_volumes"]) == {v["name"] for v in plan["volumes"] if not v["external"]}
+    assert view["counts"] == plan["summary"] and view["findings"] == plan["findings"]
+    assert view["mysqld_my_cnf"].endswith("exporters/mysqld-exporter.my.cnf")
+    assert view["mysqld_my_cnf"] in view["read_paths"] and set(plan["compose_files"]) <= set(view["read_paths"])
+    assert view["exporters"] == ["mysqld_exporter", "redis_exporter"]
+    assert "api" in view["apps"] and "mysql" in view["data_services"] and "api" not in view["data_services"]
+    assert view["backend"] == {"mode": "local", "grafana": True}
+    assert view["dashboards"]["service_namespace"] == plan["service_namespace"]
+
+
+def test_a_volume_declared_external_is_never_deletable():
+    plan = build_plan(L.analyse_project(str(EXAMPLE)))
+    plan["volumes"] = [dict(plan["volumes"][0], external=True, name="shared-data")] + plan["volumes"][1:]
+    view = plan_to_vars(json.loads(json.dumps(plan)))["migrate"]
+    assert "shared-data" not in view["deletable_volumes"]
+    assert plan["volumes"][0]["volume"] in view["legacy_volumes"]
+
+
+def test_the_migrate_role_reads_the_plan_only_through_the_mapping():
+    """Its tasks, vars and templates (and verify.yml) read `__lgtm_migrate_view`, never `lgtm_migrate_plan.<key>`."""
+    from pathlib import Path
+    import re
+
+    root = Path(__file__).resolve().parents[3]
+    paths = sorted((root / "roles" / "migrate").rglob("*.yml")) + sorted((root / "roles" / "migrate").rglob("*.j2"))
+    raw = [("%s:%d" % (p.relative_to(root), n), line.strip()) for p in paths + [root / "playbooks" / "verify.yml"]
+           for n, line in enumerate(p.read_text().splitlines(), 1)
+           if re.search(r"\blgtm_migrate_plan\s*(\.|\[)|\bset p = lgtm_migrate_plan\b|__lgtm_verify_plan\.(?!backend|"
+                        r"service_namespace|environment|project_name)", line)]
+    assert raw == []
