@@ -15,9 +15,9 @@ version_added: 0.1.0
 description:
   - The lock is a small JSON file naming its O(owner). Taking it is atomic (C(O_CREAT|O_EXCL)), so two runs that
     start together cannot both get it.
-  - When another owner holds it, the module does not fail; it returns that RV(holder) with RV(acquired=false), and
-    the caller decides whether the holder is still alive (the migrate role asks the controller whether the
-    holder's ansible-playbook process still runs) and may take it over with O(force).
+  - When another owner holds it, the action plugin of the same name (on the controller) judges that holder. On this
+    controller it is alive while its ansible-playbook process runs; from another controller, until it is
+    O(stale_after) seconds old. Alive, the task fails naming it; gone, the lock is taken over (RV(taken_over)).
   - Releasing only removes a lock of the same owner (or any lock with O(force)).
 author:
   - lgtm.stack developers (@lgtm-stack)
@@ -27,9 +27,15 @@ options:
     type: path
     required: true
   owner:
-    description: Who takes the lock (the migrate role uses controller, pid, started, stamp).
+    description:
+      - Who takes the lock. By default this run, as the action plugin names it (RV(owner)).
     type: dict
-    required: true
+  stale_after:
+    description:
+      - Seconds after which the lock of a run on another controller (whose process cannot be looked at) counts as
+        stale. 0 takes such a lock over at once.
+    type: int
+    default: 0
   state:
     description: C(present) takes it, C(absent) releases it.
     type: str
@@ -40,6 +46,9 @@ options:
     type: bool
     default: false
 attributes:
+  action:
+    support: full
+    description: The action plugin of the same name names this run and judges another holder, on the controller.
   check_mode:
     support: full
     description: Reads the lock and reports what would happen; never writes or removes it.
@@ -52,11 +61,17 @@ attributes:
 """
 
 EXAMPLES = r"""
-- name: Take the project's lock
+- name: Take the project's lock (fails when a live run holds it; takes over the lock of a run that is gone)
   lgtm.stack.migration_lock:
     path: /srv/shop/.lgtm-migrate.lock
-    owner: {controller: ctl1, pid: 4242, started: 1764115200}
+    stale_after: 86400
   register: lock
+
+- name: Release it
+  lgtm.stack.migration_lock:
+    path: /srv/shop/.lgtm-migrate.lock
+    owner: "{{ lock.owner }}"
+    state: absent
 """
 
 RETURN = r"""
@@ -67,6 +82,14 @@ acquired:
 holder:
   description: The owner recorded in the lock file before this call, or null.
   returned: always
+  type: dict
+owner:
+  description: Who holds the lock now (this run's controller, pid, started, stamp unless O(owner) was given).
+  returned: always
+  type: dict
+taken_over:
+  description: The owner of the stale lock this call took over.
+  returned: when a stale lock was taken over
   type: dict
 free_bytes:
   description: Free space, in bytes, on the file system of the lock's directory (for the caller's disk check).
@@ -100,13 +123,16 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             path=dict(type="path", required=True),
-            owner=dict(type="dict", required=True),
+            owner=dict(type="dict"),
+            stale_after=dict(type="int", default=0),
             state=dict(type="str", choices=["present", "absent"], default="present"),
             force=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
     )
     path, owner = module.params["path"], module.params["owner"]
+    if not owner:
+        module.fail_json(msg="%s: no owner given (the action plugin names this run; a direct module call must)" % path)
     holder = read_holder(path)
     try:
         fs = os.statvfs(os.path.dirname(path) or ".")

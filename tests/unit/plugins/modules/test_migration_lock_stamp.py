@@ -74,3 +74,33 @@ def test_stamp_matches_only_the_same_inputs_and_files(tmp_path, run_module):
     (stack / "new.json").unlink()
     compose.unlink()
     assert run_module(migration_stamp, args)[0]["match"] is False, "a missing file counts"
+
+
+def test_a_direct_module_call_without_an_owner_is_refused(tmp_path, run_module):
+    result, failed = run_module(migration_lock, {"path": str(tmp_path / "lock")})
+    assert failed and "no owner given" in result["msg"] and not (tmp_path / "lock").exists()
+
+
+def test_the_controller_judges_the_holder_by_its_process_or_its_age():
+    from ansible_collections.lgtm.stack.plugins.module_utils import migration_lock as judge
+
+    run = {"controller": "ctl", "pid": 1, "started": 10000}
+    running = {4242: "/usr/bin/python3 /usr/bin/ansible-playbook migrate.yml", 77: "sleep 120"}
+    cmdline = running.get
+
+    def alive(holder, stale_after=3600):
+        return judge.holder_alive(holder, run, stale_after, cmdline=lambda pid: cmdline(int(pid or 0), ""))
+
+    assert alive({"controller": "ctl", "pid": 4242, "started": 1}), "its ansible-playbook still runs here"
+    assert not alive({"controller": "ctl", "pid": 77, "started": 9999}), "that PID is another program now"
+    assert not alive({"controller": "ctl", "pid": 5, "started": 9999}), "no such process"
+    assert alive({"controller": "other", "pid": 4242, "started": 9000}), "another controller: young enough"
+    assert not alive({"controller": "other", "pid": 4242, "started": 1000}), "another controller: too old"
+    assert not alive({"unreadable": "not JSON"}), "a torn lock has no owner to wait for"
+    assert not alive({"controller": "other", "started": "x"}), "a start that is not a number counts as 0"
+    assert judge.process_cmdline(0) == "" and judge.process_cmdline("x") == ""
+    me = judge.run_identity(now=0)
+    assert me["stamp"] == "19700101T000000Z" and me["started"] == 0 and me["pid"] == os.getppid()
+    assert "ansible-playbook PID 4242, started 1970-01-01 00:00:01 UTC" in judge.refusal(
+        "/p/.lgtm-migrate.lock", {"controller": "ctl", "pid": 4242, "started": 1})
+    assert "controller ?" in judge.refusal("/p/l", None) and "started ?" in judge.refusal("/p/l", {"started": "x"})
