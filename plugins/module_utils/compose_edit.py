@@ -369,7 +369,7 @@ def edit_services(doc, remove_services=(), remove_volumes=(), services=(), add_m
     if svcs is not None and not isinstance(svcs, dict):
         raise InputError(name, "'services' must be a mapping")
     svcs = svcs if svcs is not None else {}
-    gone = [s for s in remove_services if s in svcs]
+    gone = [s for i, s in enumerate(remove_services) if s in svcs and s not in remove_services[:i]]
     for service in gone:
         _pop(svcs, service)
         changes.append("remove service %s" % service)
@@ -445,7 +445,8 @@ def edit_compose(text, path=None, remove_services=(), remove_volumes=(), service
     remove_block_entries); the other edits go through ruamel round-trip; include lines are then edited as text
     (see edit_includes)."""
     doc = load(text, path)
-    present = [s for s in remove_services if s in (doc.get("services") or {})]
+    # Each once, in the order given (a service named twice is removed once).
+    present = [s for i, s in enumerate(remove_services) if s in (doc.get("services") or {}) and s not in remove_services[:i]]
     new_text, gone = remove_block_entries(text, "services", present, path)
     doc = load(new_text, path) if gone else doc
     # Every service of the file went (the legacy backends were all it had): `services:` left empty is null, which

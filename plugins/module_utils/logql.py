@@ -442,8 +442,10 @@ class LogQLRewriter(object):
             problems += more_problems
             if new_selector is None:
                 return None, changes, problems
-            if "|" in new_selector:
-                new_selector = new_selector[:new_selector.index("}") + 1]
+            found = selectors(new_selector)
+            if found and new_selector[found[0][1] + 1:].strip():
+                # The first selector's own `}`, not one inside a quoted value.
+                new_selector = new_selector[:found[0][1] + 1]
                 problems.append("label_values: label filters cannot be part of its selector; kept %s" % new_selector)
         return "label_values(%s%s)" % (new_selector + ", " if new_selector else "", new_label), changes, problems
 

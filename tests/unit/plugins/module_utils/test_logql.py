@@ -115,3 +115,15 @@ def test_no_namespace_and_no_matcher_is_refused():
 def test_selectors_skip_variables_and_strings():
     expr = 'sum(rate({a="}{"} |= `{x}` [${__interval}]))'
     assert [expr[s:e + 1] for s, e in logql.selectors(expr)] == ['{a="}{"}']
+
+
+def test_a_variable_query_keeps_its_whole_selector_when_a_value_holds_a_brace(rewriter, monkeypatch):
+    """label_values() takes a selector and no pipeline: the filters the rewrite added are cut at the selector's own
+    closing brace, not at a `}` inside a quoted value."""
+    monkeypatch.setattr(rewriter, "rewrite", lambda expr: ('{service_name=~"a{1}pi"} | json | level="x"', [], []))
+    new, _changes, problems = rewriter.rewrite_variable_query('label_values({compose_service=~"a{1}pi"}, container)')
+    assert new == 'label_values({service_name=~"a{1}pi"}, service_name)'
+    assert "label filters cannot be part of its selector" in problems[-1]
+    monkeypatch.setattr(rewriter, "rewrite", lambda expr: ('{service_name="a}b"}', [], []))
+    new, _changes, problems = rewriter.rewrite_variable_query('label_values({compose_service="a}b"}, container)')
+    assert new == 'label_values({service_name="a}b"}, service_name)' and problems == []

@@ -171,6 +171,12 @@ def test_a_file_left_without_services_keeps_an_empty_mapping():
     assert changes[:2] == ["remove service jaeger", "remove service prometheus"]
 
 
+def test_a_service_named_twice_is_removed_once():
+    text = "services:\n  jaeger:\n    image: jaegertracing/all-in-one:1.57.0\n  api:\n    image: shop/api:1\n"
+    out, changes = E.edit_compose(text, "compose.yml", remove_services=["jaeger", "jaeger"])
+    assert out == "services:\n  api:\n    image: shop/api:1\n" and changes == ["remove service jaeger"]
+
+
 def test_compose_merge_tags_survive_the_edits():
     """Compose's `!reset` / `!override` (2.24+) in an override file are kept as written around the edits."""
     text = ("services:\n  api:\n    image: a:1\n    ports: !reset []\n    environment: !override\n"
