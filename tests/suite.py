@@ -4,11 +4,15 @@
 `python -m tests.suite`. The assertions live in the steps (pytest, linters, ansible-test); this file only runs
 them, keeps each step's output in `.work/test/logs/<step>.log` and says which failed and why.
 
-Two lanes: the `host` steps need no Docker engine (unit tests, linters, docs, build, sanity) and run beside the
-`engine` steps when LGTM_TEST_JOBS is above 1 (the default on a machine with two cores or more). The engine steps
-run one after another: several of them prove that a run changed nothing at all on the engine, which another
-engine step running beside them would falsify. The engine lane's output streams as it comes; a host step's output
-is printed in one block when the step ends.
+Three lanes run side by side when LGTM_TEST_JOBS is above 1 (the default on a machine with two cores or more; a
+migration is one busy core, so the second core would idle otherwise):
+- `host`: the steps that need no Docker engine (unit tests, linters, docs, build, sanity);
+- `engine`: the steps on the engine's default ports and the ones that prove a run changed nothing at all on the
+  engine, one after another;
+- `engine-b`: the engine steps that use ports and compose projects of their own only, all named `lgtm-par-*` -
+  the engine snapshots of the `engine` lane leave those out (tests/harness/snapshot.py), and nothing in this lane
+  takes such a snapshot.
+The `engine` lane's output streams as it comes; the others' is printed in one block when a step ends.
 
     python -m tests.suite                        # every step (LGTM_TEST_STEPS picks some, in the order given)
     LGTM_TEST_JOBS=1 python -m tests.suite       # one step at a time
@@ -156,7 +160,7 @@ STEPS = (
     ("build", "host", "ansible-galaxy collection build", build),
     ("collection-list", "host", "ansible-galaxy collection list shows lgtm.stack", collection_listed),
     ("sanity", "host", "ansible-test sanity (the built collection)", sanity),
-    ("go", "engine", "Go instrumentation: builds against Debian's OpenTelemetry SDK, runs against an OTLP receiver "
+    ("go", "engine-b", "Go instrumentation: builds against Debian's OpenTelemetry SDK, runs against an OTLP receiver "
      "(tests/go)", pytest("tests/go", env={"LGTM_REQUIRE_GO": "1"})),
     ("migrate-example", "engine", "migrate.yml --check --diff on examples/legacy-project (tests/integration)",
      pytest(INTEGRATION + "test_example.py")),
@@ -166,15 +170,16 @@ STEPS = (
      pytest(INTEGRATION + "test_bad_inputs.py")),
     ("lifecycle", "engine", "secrets, kills at four points, rollback (tests/integration)",
      pytest(INTEGRATION + "test_lifecycle.py")),
-    ("projects", "engine", "a teammate's clone, two projects on one engine, the old network's upgrade, a "
-     "docker-group user, remote backends, Helm values (tests/integration)",
-     pytest("tests/integration/test_clone.py", "tests/integration/test_two_projects.py",
-            "tests/integration/test_network_upgrade.py", "tests/integration/test_non_root.py",
-            "tests/integration/test_remote_backend.py", "tests/integration/test_helm_playbook.py")),
+    ("projects", "engine-b", "a teammate's clone, two projects on one engine, the old network's upgrade "
+     "(tests/integration)", pytest("tests/integration/test_clone.py", "tests/integration/test_two_projects.py",
+                                   "tests/integration/test_network_upgrade.py")),
+    ("backends", "engine", "a docker-group user, remote backends, Helm values (tests/integration)",
+     pytest("tests/integration/test_non_root.py", "tests/integration/test_remote_backend.py",
+            "tests/integration/test_helm_playbook.py")),
     ("fixtures", "engine", "every real-world fixture: --check --diff and migration; rule checks vs the real "
      "promtool (tests/integration)", pytest(INTEGRATION + "test_rules_promtool.py", INTEGRATION + "test_fixtures.py",
                                             env={"LGTM_REQUIRE_PROMTOOL": "1"})),
-    ("object-store", "engine", "s3_bucket against a real S3-API server storing on disk (tests/integration)",
+    ("object-store", "engine-b", "s3_bucket against a real S3-API server storing on disk (tests/integration)",
      pytest(INTEGRATION + "test_s3_bucket.py", env={"LGTM_REQUIRE_S3RVER": "1"})),
     ("e2e-refuses", "engine", "molecule/e2e refuses at once without the upstream images (tests/integration)",
      pytest(INTEGRATION + "test_e2e_refuses.py")),

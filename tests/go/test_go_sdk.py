@@ -32,7 +32,7 @@ MODULE = "example.com/shop-api"
 CACHE = ROOT / ".work" / "go-build-cache"
 IMAGES = json.loads((ROOT / "tests" / "harness" / "images.json").read_text())
 IMAGE = IMAGES["images"]["go_sdk"]["local"]
-NAME = "lgtm-test-go-%s" % uuid.uuid4().hex[:8]
+NAME = "lgtm-par-go-%s" % uuid.uuid4().hex[:8]
 
 # What the migration writes into compose for a service (roles/migrate): the resource comes from here only.
 ENVIRONMENT = {

@@ -5,8 +5,9 @@
 
 Files: every path under PROJECT_DIR with its mode and SHA-256 (symlinks by target). Engine: every container
 (id, name, state, image, creation time), volume and network on the host, so that a --check run that changed
-anything at all shows up in a comparison. Used by molecule/check-first and the reliability tests; stdlib only
-(it runs on the docker-host instance).
+anything at all shows up in a comparison (the objects of the suite's second engine lane, named lgtm-par-*, are
+left out). Used by molecule/check-first and the reliability tests; stdlib only (it runs on the docker-host
+instance).
 """
 
 import hashlib
@@ -35,9 +36,15 @@ def tree(root):
     return out
 
 
+# Containers, volumes and networks whose names hold this belong to the tests of the suite's second engine lane
+# (tests/suite.py), which run beside the tests that take these snapshots: they are another test's, never a change
+# the run under test made.
+PARALLEL_LANE = "lgtm-par-"
+
+
 def docker_lines(*args):
     proc = subprocess.run(["docker"] + list(args), capture_output=True, text=True, check=True)
-    return sorted(line for line in proc.stdout.splitlines() if line.strip())
+    return sorted(line for line in proc.stdout.splitlines() if line.strip() and PARALLEL_LANE not in line)
 
 
 def main(argv):

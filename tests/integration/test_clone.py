@@ -1,7 +1,7 @@
 """A teammate's clone: a migrated project committed to git and cloned to another directory starts with the
 documented command, which recreates the secrets git never saw and changes no committed file.
 
-Stand-in images (orchestration only). Compose projects `lgtm-clone-orig` (the original) and `lgtm-clone-copy` (the
+Stand-in images (orchestration only). Compose projects `lgtm-par-clone-orig` (the original) and `lgtm-par-clone-copy` (the
 clone, COMPOSE_PROJECT_NAME), torn down by name.
 """
 
@@ -13,7 +13,7 @@ import pytest
 from tests.integration.test_two_projects import (HOST_PORT_VARS, containers, example_copy, free_ports, migrate,
                                                  network_members, sh, teardown, vars_file)
 
-ORIGINAL, CLONE = "lgtm-clone-orig", "lgtm-clone-copy"
+ORIGINAL, CLONE = "lgtm-par-clone-orig", "lgtm-par-clone-copy"
 SECRETS = ("observability/grafana/admin_password", "observability/exporters/mysqld-exporter.my.cnf",
            "observability/alloy/scrape.env", "observability/.lgtm-stamp.json")
 

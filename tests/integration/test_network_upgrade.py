@@ -5,7 +5,7 @@ recreating the project again on the next run. Compose alone would not: a network
 under the same key leaves the running containers where they were, so the user's apps and a recreated stack service
 would end up on two networks that cannot resolve each other.
 
-Stand-in images (orchestration only). Compose project `lgtm-netupgrade`, torn down by name.
+Stand-in images (orchestration only). Compose project `lgtm-par-netupgrade`, torn down by name.
 """
 
 import subprocess
@@ -15,9 +15,9 @@ import pytest
 from tests.integration.test_two_projects import (HOST_PORT_VARS, containers, example_copy, free_ports, images,
                                                  isolated, migrate, network_members, sh, vars_file)
 
-PROJECT = "lgtm-netupgrade"
+PROJECT = "lgtm-par-netupgrade"
 KEY = "lgtm-" + PROJECT
-FOREIGN = "lgtm-netupgrade-foreign"  # a container of no compose project, on the old network
+FOREIGN = "lgtm-par-netupgrade-foreign"  # a container of no compose project, on the old network
 
 
 @pytest.fixture

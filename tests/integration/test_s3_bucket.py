@@ -128,7 +128,7 @@ def test_a_migration_keeps_the_backends_data_in_buckets_it_creates(store, tmp_pa
     from tests.integration.conftest import run_migrate
     from tests.integration.test_two_projects import HOST_PORT_VARS, example_copy, images, teardown
 
-    project_name = "lgtm-s3"
+    project_name = "lgtm-par-s3"
     teardown(project_name)
     try:
         target = tmp_path / "shop"

@@ -2,7 +2,8 @@
 services' names resolve only to its own containers, so one project's telemetry cannot land in the other's stack.
 
 Stand-in images (orchestration only): the proof is about where traffic goes (DNS, networks, which container a
-POST reaches), never about telemetry content. Compose projects `lgtm-two-a` and `lgtm-two-b`, torn down by name.
+POST reaches), never about telemetry content. Compose projects `lgtm-par-two-a` and `lgtm-par-two-b`, torn down by
+name (`lgtm-par-`: the suite's second engine lane, which the engine snapshots of the other lane leave out).
 """
 
 import json
@@ -17,7 +18,7 @@ import pytest
 
 from tests.integration.conftest import EXAMPLE, ROOT
 
-PROJECTS = ("lgtm-two-a", "lgtm-two-b")
+PROJECTS = ("lgtm-par-two-a", "lgtm-par-two-b")
 HOST_PORT_VARS = ("lgtm_alloy_otlp_grpc_host_port", "lgtm_alloy_otlp_http_host_port", "lgtm_alloy_ui_host_port",
                   "lgtm_grafana_host_port", "lgtm_tempo_host_port", "lgtm_loki_host_port", "lgtm_mimir_host_port",
                   "lgtm_exporters_mysqld_host_port", "lgtm_exporters_redis_host_port")
@@ -189,7 +190,7 @@ def test_two_projects_on_one_engine_do_not_cross_talk(two_projects):
     # A POST to A's alloy reaches A's alloy and not B's (stand-ins keep the POSTs they get; orchestration only). The
     # POST carries a marker of its own: the apps' real OpenTelemetry SDKs export to their alloy on their own schedule,
     # so counting POSTs would race with them.
-    marker = "/v1/traces?lgtm-two-probe=%s" % uuid.uuid4().hex
+    marker = "/v1/traces?lgtm-par-two-probe=%s" % uuid.uuid4().hex
     result = probe(networks[a], ["alloy"], post="http://alloy:4318" + marker)
     assert result["post"] == 200
     kept = dict((p, posts_kept(networks[p], "http://alloy:4318/standin/posts")) for p in PROJECTS)

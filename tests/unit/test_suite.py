@@ -1,0 +1,80 @@
+"""tests/suite.py, the suite's runner: step selection, lanes, logs, the summary and the exit status."""
+
+import sys
+
+import pytest
+
+from tests import suite
+
+
+@pytest.fixture
+def logs(tmp_path, monkeypatch):
+    monkeypatch.setattr(suite, "LOGS", tmp_path / "logs")
+    monkeypatch.setattr(suite, "WORK", tmp_path)
+    return tmp_path / "logs"
+
+
+def _steps(monkeypatch, steps):
+    monkeypatch.setattr(suite, "STEPS", steps)
+    monkeypatch.setattr(suite, "NAMES", [s[0] for s in steps])
+    monkeypatch.setattr(suite, "demo_running", lambda: False)
+
+
+def test_every_step_runs_in_its_lane_and_the_summary_says_what_failed(logs, monkeypatch, capsys):
+    _steps(monkeypatch, (
+        ("ok", "host", "a step that passes", suite.Command([sys.executable, "-c", "print('fine')"])),
+        ("bad", "engine", "a step that fails", suite.Command([sys.executable, "-c",
+                                                              "import sys; print('boom'); sys.exit(3)"])),
+        ("why", "engine", "a step that says why", lambda step: step.why("the reason")),
+    ))
+    monkeypatch.setenv("LGTM_TEST_STEPS", "ok bad why nope")
+    monkeypatch.setenv("LGTM_TEST_JOBS", "2")
+    assert suite.main() == 1
+    out = capsys.readouterr().out
+    assert "(2 lanes)" in out and "summary: 1 passed, 3 failed" in out
+    assert "PASS  " in out and "a step that passes" in out and "FAIL  0s  unknown step nope" in out
+    assert "a step that fails (exit 3)" in out and "        boom" in out
+    assert "        the reason" in out and "(whole output: %s)" % (logs / "why.log") in out
+    assert (logs / "ok.log").read_text().endswith("fine\n") and "boom" in (logs / "bad.log").read_text()
+    # The host lane's output is printed in one block when its step ends.
+    assert "==> output of: a step that passes" in out
+
+
+def test_one_lane_when_asked_and_pytest_failures_are_the_reason(logs, monkeypatch, capsys):
+    def fake_pytest(step):
+        step.write("....F\n=========== short test summary info ===========\nFAILED tests/x.py::test_y - AssertionError\n")
+        return 1
+
+    _steps(monkeypatch, (("p", "engine", "pytest", fake_pytest), ("h", "host", "host", lambda step: 0)))
+    monkeypatch.setenv("LGTM_TEST_STEPS", "p h")
+    monkeypatch.setenv("LGTM_TEST_JOBS", "1")
+    assert suite.main() == 1
+    out = capsys.readouterr().out
+    assert "(1 lane)" in out and "        FAILED tests/x.py::test_y - AssertionError" in out
+    assert "summary: 1 passed, 1 failed" in out
+
+
+def test_a_step_that_raises_fails_alone(logs, monkeypatch, capsys):
+    _steps(monkeypatch, (("r", "host", "raises", lambda step: 1 / 0), ("ok", "host", "fine", lambda step: 0)))
+    monkeypatch.setenv("LGTM_TEST_STEPS", "r ok")
+    assert suite.main() == 1
+    out = capsys.readouterr().out
+    assert "the step raised ZeroDivisionError" in out and "summary: 1 passed, 1 failed" in out
+
+
+def test_the_real_steps_are_known_and_the_version_comes_from_galaxy_yml():
+    names = [s[0] for s in suite.STEPS]
+    assert len(names) == len(set(names)) and {s[1] for s in suite.STEPS} == {"host", "engine", "engine-b"}
+    # Nothing in the host lane may touch the engine: the engine lane proves that runs change nothing there.
+    host = ["unit", "yamllint", "ansible-lint", "docs", "build", "collection-list", "sanity"]
+    assert [s[0] for s in suite.STEPS if s[1] == "host"] == host
+    # The second engine lane: its tests name every compose project lgtm-par-* (the other lane's snapshots leave
+    # those out) and take no engine snapshot themselves.
+    lane_b = [s for s in suite.STEPS if s[1] == "engine-b"]
+    assert [s[0] for s in lane_b] == ["go", "projects", "object-store"]
+    for path in lane_b[1][3].argv[6:] + lane_b[2][3].argv[6:]:
+        text = (suite.ROOT / path).read_text()
+        assert "unchanged" not in text and "engine_state" not in text, path
+        assert "lgtm-par-" in text or "example_copy" in text, path
+    version = suite.collection_version()
+    assert suite.tarball().name == "lgtm-stack-%s.tar.gz" % version and version.count(".") == 2
