@@ -142,9 +142,13 @@ def sanity(step):
                    env={"HOME": str(home)})
 
 
+# An empty variable counts as unset, as in scripts/test.sh: an empty list would run nothing and pass.
+SCENARIOS = (os.environ.get("LGTM_MOLECULE_SCENARIOS") or "default check-first fresh").split()
+
+
 def molecule(step):
     rc = 0
-    for scenario in os.environ.get("LGTM_MOLECULE_SCENARIOS", "default check-first fresh").split():
+    for scenario in SCENARIOS:
         if step.sh(["molecule", "test", "-s", scenario]) != 0:
             rc = step.why("molecule test -s %s failed" % scenario)
     return rc
@@ -183,11 +187,14 @@ STEPS = (
      pytest(INTEGRATION + "test_s3_bucket.py", env={"LGTM_REQUIRE_S3RVER": "1"})),
     ("e2e-refuses", "engine", "molecule/e2e refuses at once without the upstream images (tests/integration)",
      pytest(INTEGRATION + "test_e2e_refuses.py")),
-    ("molecule", "engine", "molecule test (%s)" % os.environ.get("LGTM_MOLECULE_SCENARIOS", "default check-first fresh"),
-     molecule),
+    ("molecule", "engine", "molecule test (%s)" % " ".join(SCENARIOS), molecule),
 )
 NAMES = [s[0] for s in STEPS]
 OUT = threading.Lock()
+# Ctrl-C: no lane starts another step, the running commands are stopped, the summary and the demo's return
+# still happen.
+STOP = threading.Event()
+CHILDREN, CHILDREN_LOCK = set(), threading.Lock()
 
 
 def say(text):
@@ -210,26 +217,47 @@ class Step:
         return 1
 
     def write(self, text):
-        with open(str(self.log_path), "a") as log:
+        with open(str(self.log_path), "a", encoding="utf-8", errors="replace") as log:
             log.write(text)
         if self.live:
             with OUT:
                 sys.stdout.write(text)
                 sys.stdout.flush()
 
+    @staticmethod
+    def _track(proc):
+        """Registers a child for interrupt(); one started just after an interrupt is stopped at once."""
+        with CHILDREN_LOCK:
+            CHILDREN.add(proc)
+            if STOP.is_set():
+                proc.terminate()
+
     def sh(self, argv, env=None, cwd=None, quiet=False):
         """Runs argv with its output in the step's log (and on stdout when the step streams); its exit status."""
         full_env = dict(os.environ, **(env or {}))
-        with open(str(self.log_path), "a") as log:
+        with open(str(self.log_path), "a", encoding="utf-8", errors="replace") as log:
             log.write("$ %s\n" % " ".join(argv))
+        if STOP.is_set():
+            return 130
         if not self.live or quiet:
-            with open(str(self.log_path), "a") as log:
-                return subprocess.call(argv, cwd=str(cwd or ROOT), env=full_env, stdout=log, stderr=subprocess.STDOUT)
+            with open(str(self.log_path), "a", encoding="utf-8", errors="replace") as log:
+                proc = subprocess.Popen(argv, cwd=str(cwd or ROOT), env=full_env, stdout=log, stderr=subprocess.STDOUT)
+                self._track(proc)
+                try:
+                    return proc.wait()
+                finally:
+                    with CHILDREN_LOCK:
+                        CHILDREN.discard(proc)
         proc = subprocess.Popen(argv, cwd=str(cwd or ROOT), env=full_env, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True, errors="replace")
-        for line in proc.stdout:
-            self.write(line)
-        return proc.wait()
+                                stderr=subprocess.STDOUT, text=True, encoding="utf-8", errors="replace")
+        self._track(proc)
+        try:
+            for line in proc.stdout:
+                self.write(line)
+            return proc.wait()
+        finally:
+            with CHILDREN_LOCK:
+                CHILDREN.discard(proc)
 
     def capture(self, argv, log=True):
         """Runs argv and returns its standard output; both streams go to the step's log unless log is false
@@ -239,24 +267,30 @@ class Step:
         return proc.stdout
 
     def __call__(self):
-        LOGS.mkdir(parents=True, exist_ok=True)
-        self.log_path.write_text("")
-        say("test: %s" % self.title)
+        if STOP.is_set():
+            return  # interrupted: the summary says "not run"
         started = time.monotonic()
         try:
+            LOGS.mkdir(parents=True, exist_ok=True)
+            self.log_path.write_text("", encoding="utf-8")
+            say("test: %s" % self.title)
             self.rc = self.run(self)
+            if STOP.is_set() and self.rc != 0:
+                self.reasons.append("interrupted")
         except Exception as exc:  # a bug of the runner's own step code: the step fails, the suite goes on
             self.rc = self.why("the step raised %s: %s" % (type(exc).__name__, exc))
         self.seconds = int(time.monotonic() - started)
         if not self.live:
             with OUT:
-                sys.stdout.write("\033[1m==> output of: %s\033[0m\n%s" % (self.title, self.log_path.read_text()))
+                sys.stdout.write("\033[1m==> output of: %s\033[0m\n%s" % (
+                    self.title, self.log_path.read_text(errors="replace") if self.log_path.is_file() else ""))
                 sys.stdout.flush()
         say("%s: %s (%ds)" % ("PASS" if self.rc == 0 else "FAIL", self.title, self.seconds))
 
     def failure(self):
         """What the summary says under a FAIL line: the step's own reasons, pytest's short summary, else the tail."""
-        text = re.sub(r"\x1b\[[0-9;]*m", "", self.log_path.read_text(errors="replace"))
+        text = self.log_path.read_text(errors="replace") if self.log_path.is_file() else ""
+        text = re.sub(r"\x1b\[[0-9;]*m", "", text)
         lines = list(self.reasons)
         short = text.split("short test summary info")
         if len(short) > 1:
@@ -269,24 +303,48 @@ class Step:
 def demo_running():
     if not DEMO.is_dir():
         return False
-    proc = subprocess.run(["docker", "compose", "--project-directory", str(DEMO), "ps", "--quiet", "--status",
-                           "running"], capture_output=True, text=True)
+    try:
+        proc = subprocess.run(["docker", "compose", "--project-directory", str(DEMO), "ps", "--quiet", "--status",
+                               "running"], capture_output=True, text=True)
+    except OSError:  # no docker CLI: no demo can be running
+        return False
     return proc.returncode == 0 and bool(proc.stdout.strip())
 
 
 def selected():
-    wanted = os.environ.get("LGTM_TEST_STEPS", " ".join(NAMES)).split()
+    """The steps asked for (LGTM_TEST_STEPS; empty or unset: all), each once, in the order given; unknown names."""
+    wanted = (os.environ.get("LGTM_TEST_STEPS") or " ".join(NAMES)).split()
+    wanted = [name for i, name in enumerate(wanted) if name not in wanted[:i]]
     unknown = [name for name in wanted if name not in NAMES]
     return [s for name in wanted for s in STEPS if s[0] == name], unknown
+
+
+def jobs():
+    """LGTM_TEST_JOBS: 1 runs every step in one lane; more runs the lanes side by side (default: 2 cores or more)."""
+    value = os.environ.get("LGTM_TEST_JOBS") or ("2" if (os.cpu_count() or 1) >= 2 else "1")
+    try:
+        return max(1, int(value))
+    except ValueError:
+        print("LGTM_TEST_JOBS=%r is not a number: running one step at a time" % value, file=sys.stderr)
+        return 1
+
+
+def interrupt():
+    """Ctrl-C: no lane starts another step, and each command running now gets SIGTERM."""
+    STOP.set()
+    with CHILDREN_LOCK:
+        for proc in list(CHILDREN):
+            if proc.poll() is None:
+                proc.terminate()
 
 
 def main():
     started = time.monotonic()
     steps, unknown = selected()
-    jobs = int(os.environ.get("LGTM_TEST_JOBS", "2" if (os.cpu_count() or 1) >= 2 else "1"))
+    parallel = jobs() > 1
     lanes = {}
     for name, lane, title, run in steps:
-        lanes.setdefault(lane if jobs > 1 else "all", []).append((name, lane, title, run))
+        lanes.setdefault(lane if parallel else "all", []).append((name, lane, title, run))
     streaming = "engine" if "engine" in lanes else sorted(lanes)[0] if lanes else None
     runs = dict((lane, [Step(*spec, live=(lane == streaming or len(lanes) == 1)) for spec in specs])
                 for lane, specs in lanes.items())
@@ -303,9 +361,17 @@ def main():
     threads = [threading.Thread(target=lambda run=run: [step() for step in run], name=lane)
                for lane, run in runs.items()]
     for thread in threads:
+        thread.daemon = True
         thread.start()
-    for thread in threads:
-        thread.join()
+    try:
+        while any(thread.is_alive() for thread in threads):
+            for thread in threads:
+                thread.join(0.5)
+    except KeyboardInterrupt:
+        say("interrupted: stopping the running steps; the summary follows")
+        interrupt()
+        for thread in threads:
+            thread.join(60)
     report, passed, failed = [], 0, len(unknown)
     report += ["FAIL  0s  unknown step %s (steps: %s)" % (name, " ".join(NAMES)) for name in unknown]
     for name in [s[0] for s in steps]:
@@ -313,6 +379,9 @@ def main():
         if step.rc == 0:
             passed += 1
             report.append("PASS  %ds  %s" % (step.seconds, step.title))
+        elif step.rc is None:
+            failed += 1
+            report.append("FAIL  0s  %s (not run%s)" % (step.title, ": interrupted" if STOP.is_set() else ""))
         else:
             failed += 1
             report.append("FAIL  %ds  %s (exit %s)" % (step.seconds, step.title, step.rc))
@@ -330,7 +399,7 @@ def main():
     print("\nsuite: %ds (%d lane%s)" % (time.monotonic() - started, len(runs), "" if len(runs) == 1 else "s"))
     print("\n".join(report))
     print("summary: %d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return 130 if STOP.is_set() else 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -194,6 +194,11 @@ PLAN = {
                   'and its config as they are.',
                   'Write the values into the file (kept out of git), or render it from a template before '
                   'Alertmanager starts; then test a receiver with amtool.'),
+    'P046': Entry('medium',
+                  'The legacy Loki set no `retention_period`: it kept logs until its disk filled. The new Loki '
+                  'deletes logs older than lgtm_loki_retention_period (168h unless set) from its own storage.',
+                  'Set lgtm_loki_retention_period to the policy you want (a Prometheus duration such as 720h or '
+                  '30d; 0s keeps logs forever) before the migration.'),
 }
 
 # Go code findings (lgtm.stack.go_telemetry_info). GO005 is low when client_golang metrics exist, else medium.

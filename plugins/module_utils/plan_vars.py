@@ -121,7 +121,8 @@ def plan_to_vars(plan):
         variables.update({"lgtm_grafana_adopt_volume": adopted.get("name"),
                           "lgtm_grafana_delete_datasources": list(plan.get("grafana_delete_datasources") or []),
                           "lgtm_stack_grafana_admin_reset": True})
-    if plan.get("loki_retention_period"):
+    # 0 is the legacy Loki's "keep logs forever", and must stay that (a falsy check would give the role's 168h).
+    if plan.get("loki_retention_period") not in (None, ""):
         variables["lgtm_loki_retention_period"] = str(plan["loki_retention_period"])
     requires = _exporter_vars(plan, names, variables)
     return dict((k, v) for k, v in variables.items() if v is not None), requires

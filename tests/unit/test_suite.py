@@ -78,3 +78,47 @@ def test_the_real_steps_are_known_and_the_version_comes_from_galaxy_yml():
         assert "lgtm-par-" in text or "example_copy" in text, path
     version = suite.collection_version()
     assert suite.tarball().name == "lgtm-stack-%s.tar.gz" % version and version.count(".") == 2
+
+
+def test_empty_variables_count_as_unset_and_a_step_asked_twice_runs_once(monkeypatch):
+    monkeypatch.setenv("LGTM_TEST_STEPS", "")
+    assert [s[0] for s in suite.selected()[0]] == suite.NAMES
+    monkeypatch.setenv("LGTM_TEST_STEPS", "unit yamllint unit")
+    assert [s[0] for s in suite.selected()[0]] == ["unit", "yamllint"]
+    monkeypatch.setenv("LGTM_TEST_JOBS", "two")
+    assert suite.jobs() == 1
+    monkeypatch.setenv("LGTM_TEST_JOBS", "")
+    assert suite.jobs() >= 1
+
+
+def test_an_interrupt_stops_the_lanes_and_still_gives_the_summary(logs, monkeypatch, capsys):
+    import threading
+
+    started = threading.Event()
+
+    def long_step(step):
+        started.set()
+        return step.sh([sys.executable, "-c", "import time; time.sleep(60)"])
+
+    def interrupt_soon(step):
+        started.wait(10)
+        suite.interrupt()
+        return 0
+
+    _steps(monkeypatch, (("long", "engine", "sleeps", long_step), ("stop", "host", "interrupts", interrupt_soon),
+                         ("after", "engine", "never runs", lambda step: 0)))
+    monkeypatch.setattr(suite, "STOP", threading.Event())
+    monkeypatch.setenv("LGTM_TEST_STEPS", "long stop after")
+    monkeypatch.setenv("LGTM_TEST_JOBS", "2")
+    assert suite.main() == 130
+    out = capsys.readouterr().out
+    assert "never runs (not run: interrupted)" in out and "sleeps (exit -15)" in out
+
+
+def test_a_log_that_is_not_utf8_is_shown_not_fatal(logs, monkeypatch, capsys):
+    code = "import sys; sys.stdout.buffer.write(b'\\xff\\xfe bad')"
+    _steps(monkeypatch, (("bin", "host", "prints bytes", suite.Command([sys.executable, "-c", code])),
+                         ("ok", "host", "fine", lambda step: 0)))
+    monkeypatch.setenv("LGTM_TEST_STEPS", "bin ok")
+    assert suite.main() == 0
+    assert "bad" in capsys.readouterr().out

@@ -38,11 +38,11 @@ def test_no_container_volume_or_network_changed(host):
 def test_the_check_run_reported_the_migration(host):
     evidence = json.loads(host.file(os.path.join(EPHEMERAL, "check-evidence.json")).content_string)
     assert evidence["check_mode"] is True
-    main = evidence["compose"][0]
-    assert main["__lgtm_migrate_file"].endswith("/docker-compose.yml") and main["changed"] is True
+    main = evidence["compose_files"][0]
+    assert main["file"].endswith("/docker-compose.yml") and main["changed"] is True
     for change in ("remove service jaeger", "remove service prometheus", "api: set OTEL_EXPORTER_OTLP_ENDPOINT",
                    "include observability/compose.yaml"):
         assert change in main["changes"]
     assert evidence["dashboards_changed"] is True and len(evidence["dashboards"]) == 2
-    assert evidence["guide"] is True
-    assert "jaeger" in evidence["plan_removes"]
+    assert evidence["sre_guide_created"] is True
+    assert "jaeger" in evidence["removed_services"] and evidence["converged"] is False

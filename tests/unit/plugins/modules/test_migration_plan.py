@@ -169,6 +169,22 @@ def test_partial_lgtm_plan_renames_the_colliding_service():
     assert plan["ports"]["conflicts"] == []
 
 
+def test_a_loki_without_retention_is_a_finding_and_a_zero_retention_is_carried_as_forever():
+    """otel-collector: its Loki sets no retention_period (it kept logs until the disk filled): the new Loki's 168h
+    default is a change of policy, said by P046. A legacy retention of 0 ("forever") is carried as 0, not dropped."""
+    from ansible_collections.lgtm.stack.plugins.module_utils.plan_vars import plan_to_vars
+
+    legacy = legacy_of("otel-collector")
+    plan = build_plan(legacy)
+    (p046,) = by_code(plan, "P046")
+    assert p046["severity"] == "medium" and "lgtm_loki_retention_period" in p046["recommendation"]
+    assert "lgtm_loki_retention_period" not in plan_to_vars(plan)[0]
+    legacy["loki"]["retention_period"] = 0
+    plan = build_plan(legacy)
+    assert "P046" not in codes(plan) and plan_to_vars(plan)[0]["lgtm_loki_retention_period"] == "0"
+    assert "P046" not in codes(build_plan(legacy_of("partial-lgtm")))
+
+
 def test_port_conflicts():
     legacy = legacy_of("partial-lgtm")
     plan = build_plan(legacy, occupied_ports=[{"port": 3000, "holder": "a local grafana-server"}])
