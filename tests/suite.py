@@ -180,7 +180,7 @@ STEPS = (
     ("backends", "engine", "a docker-group user, remote backends, Helm values (tests/integration)",
      pytest("tests/integration/test_non_root.py", "tests/integration/test_remote_backend.py",
             "tests/integration/test_helm_playbook.py")),
-    ("fixtures", "engine", "every real-world fixture: --check --diff and migration; rule checks vs the real "
+    ("fixtures", "engine-b", "every real-world fixture: --check --diff and migration; rule checks vs the real "
      "promtool (tests/integration)", pytest(INTEGRATION + "test_rules_promtool.py", INTEGRATION + "test_fixtures.py",
                                             env={"LGTM_REQUIRE_PROMTOOL": "1"})),
     ("object-store", "engine-b", "s3_bucket against a real S3-API server storing on disk (tests/integration)",

@@ -16,8 +16,10 @@ sys.path.insert(0, str(ROOT / "tests" / "harness"))
 import snapshot  # noqa: E402
 
 
-def engine_state():
-    return dict((k, snapshot.docker_lines(*args)) for k, args in (
+def engine_state(only=None):
+    """The engine's containers, volumes and networks (only those whose line holds `only`, when given)."""
+    return dict((k, [line for line in snapshot.docker_lines(*args, lane=bool(only)) if not only or only in line])
+                for k, args in (
         ("containers", ("container", "ls", "--all", "--no-trunc", "--format",
                         "{{.ID}} {{.Names}} {{.State}} {{.Image}} {{.CreatedAt}}")),
         ("volumes", ("volume", "ls", "--format", "{{.Name}}")),
