@@ -48,15 +48,25 @@ def docker_lines(*args, lane=False):
     return sorted(line for line in proc.stdout.splitlines() if line.strip() and (lane or PARALLEL_LANE not in line))
 
 
+# What each object's line holds: its identity, and its compose project, so that an object of the second lane is
+# known as such even when its name does not say it (an anonymous volume a compose service's image declares).
+PROJECT = '{{.Label "com.docker.compose.project"}}'
+LISTINGS = (
+    ("containers", ("container", "ls", "--all", "--no-trunc", "--format",
+                    "{{.ID}} {{.Names}} {{.State}} {{.Image}} {{.CreatedAt}} " + PROJECT)),
+    ("volumes", ("volume", "ls", "--format", "{{.Name}} " + PROJECT)),
+    ("networks", ("network", "ls", "--no-trunc", "--format", "{{.ID}} {{.Name}} " + PROJECT)),
+)
+
+
+def engine(lane=False):
+    """{containers, volumes, networks}: the engine's objects, one line each (see docker_lines for `lane`)."""
+    return dict((key, docker_lines(*args, lane=lane)) for key, args in LISTINGS)
+
+
 def main(argv):
     root = argv[1]
-    record = {
-        "files": tree(root),
-        "containers": docker_lines("container", "ls", "--all", "--no-trunc", "--format",
-                                   "{{.ID}} {{.Names}} {{.State}} {{.Image}} {{.CreatedAt}}"),
-        "volumes": docker_lines("volume", "ls", "--format", "{{.Name}}"),
-        "networks": docker_lines("network", "ls", "--no-trunc", "--format", "{{.ID}} {{.Name}}"),
-    }
+    record = dict(engine(), files=tree(root))
     json.dump(record, sys.stdout, indent=1, sort_keys=True)
     sys.stdout.write("\n")
     return 0

@@ -18,12 +18,8 @@ import snapshot  # noqa: E402
 
 def engine_state(only=None):
     """The engine's containers, volumes and networks (only those whose line holds `only`, when given)."""
-    return dict((k, [line for line in snapshot.docker_lines(*args, lane=bool(only)) if not only or only in line])
-                for k, args in (
-        ("containers", ("container", "ls", "--all", "--no-trunc", "--format",
-                        "{{.ID}} {{.Names}} {{.State}} {{.Image}} {{.CreatedAt}}")),
-        ("volumes", ("volume", "ls", "--format", "{{.Name}}")),
-        ("networks", ("network", "ls", "--no-trunc", "--format", "{{.ID}} {{.Name}}"))))
+    return dict((key, [line for line in lines if not only or only in line])
+                for key, lines in snapshot.engine(lane=bool(only)).items())
 
 
 @pytest.fixture
