@@ -126,4 +126,3 @@ def missing_paths(kind, root):
         wanted += [(path, project_path(path)) for path in sorted(documented_paths())
                    if path not in listed and project_path(path) is not None]
     return [path for path, target in wanted if not glob.glob(str(Path(root) / as_glob(target)))]
-

@@ -22,6 +22,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tarfile
@@ -143,7 +144,7 @@ def sanity(step):
 
 
 # An empty variable counts as unset, as in scripts/test.sh: an empty list would run nothing and pass.
-SCENARIOS = (os.environ.get("LGTM_MOLECULE_SCENARIOS") or "default check-first fresh").split()
+SCENARIOS = (os.environ.get("LGTM_MOLECULE_SCENARIOS") or "").split() or ["default", "check-first", "fresh"]
 
 
 def molecule(step):
@@ -230,7 +231,7 @@ class Step:
         with CHILDREN_LOCK:
             CHILDREN.add(proc)
             if STOP.is_set():
-                proc.terminate()
+                _signal_group(proc, signal.SIGINT)
 
     def sh(self, argv, env=None, cwd=None, quiet=False):
         """Runs argv with its output in the step's log (and on stdout when the step streams); its exit status."""
@@ -241,14 +242,15 @@ class Step:
             return 130
         if not self.live or quiet:
             with open(str(self.log_path), "a", encoding="utf-8", errors="replace") as log:
-                proc = subprocess.Popen(argv, cwd=str(cwd or ROOT), env=full_env, stdout=log, stderr=subprocess.STDOUT)
+                proc = subprocess.Popen(argv, cwd=str(cwd or ROOT), env=full_env, stdout=log, stderr=subprocess.STDOUT,
+                                        start_new_session=True)
                 self._track(proc)
                 try:
                     return proc.wait()
                 finally:
                     with CHILDREN_LOCK:
                         CHILDREN.discard(proc)
-        proc = subprocess.Popen(argv, cwd=str(cwd or ROOT), env=full_env, stdout=subprocess.PIPE,
+        proc = subprocess.Popen(argv, cwd=str(cwd or ROOT), env=full_env, stdout=subprocess.PIPE, start_new_session=True,
                                 stderr=subprocess.STDOUT, text=True, encoding="utf-8", errors="replace")
         self._track(proc)
         try:
@@ -313,7 +315,7 @@ def demo_running():
 
 def selected():
     """The steps asked for (LGTM_TEST_STEPS; empty or unset: all), each once, in the order given; unknown names."""
-    wanted = (os.environ.get("LGTM_TEST_STEPS") or " ".join(NAMES)).split()
+    wanted = (os.environ.get("LGTM_TEST_STEPS") or "").split() or list(NAMES)
     wanted = [name for i, name in enumerate(wanted) if name not in wanted[:i]]
     unknown = [name for name in wanted if name not in NAMES]
     return [s for name in wanted for s in STEPS if s[0] == name], unknown
@@ -329,13 +331,44 @@ def jobs():
         return 1
 
 
-def interrupt():
-    """Ctrl-C: no lane starts another step, and each command running now gets SIGTERM."""
+def _signal_group(proc, sig):
+    """Each command runs in a session of its own (its ansible-playbook and docker children with it)."""
+    try:
+        os.killpg(proc.pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def interrupt(sig=signal.SIGINT):
+    """Ctrl-C: no lane starts another step, and each command running now, with its children, gets `sig` (SIGINT
+    first: pytest still runs its fixtures' teardown, ansible-playbook its rescue)."""
     STOP.set()
     with CHILDREN_LOCK:
         for proc in list(CHILDREN):
             if proc.poll() is None:
-                proc.terminate()
+                _signal_group(proc, sig)
+
+
+def _wait_for(threads):
+    """Joins the lanes; on Ctrl-C (or SIGTERM) stops them: SIGINT, then SIGTERM after 2 minutes, then SIGKILL."""
+    try:
+        while any(thread.is_alive() for thread in threads):
+            for thread in threads:
+                thread.join(0.5)
+    except KeyboardInterrupt:
+        say("interrupted: stopping the running steps (and their children); the summary follows")
+        for sig, grace in ((signal.SIGINT, 120), (signal.SIGTERM, 30), (signal.SIGKILL, 10)):
+            interrupt(sig)
+            deadline = time.monotonic() + grace
+            while any(thread.is_alive() for thread in threads) and time.monotonic() < deadline:
+                for thread in threads:
+                    thread.join(0.5)
+            if not any(thread.is_alive() for thread in threads):
+                break
+
+
+def _sigterm(signum, frame):
+    raise KeyboardInterrupt()
 
 
 def main():
@@ -351,7 +384,7 @@ def main():
     # README's first command may have left its demo running: its containers hold ports the suite's stacks need.
     # Stop them (containers and volumes stay) and bring the demo back up when the suite ends, from its migrated
     # copy (the demo step replaces that copy with its own).
-    demo_was_running = any(lane != "host" for lane in lanes) and demo_running()
+    demo_was_running = any(spec[1] != "host" for spec in steps) and demo_running()
     if demo_was_running:
         say("a running demo (%s) is stopped while the suite runs and brought back at the end" % DEMO)
         if subprocess.call(["docker", "compose", "--project-directory", str(DEMO), "stop"],
@@ -360,18 +393,12 @@ def main():
             return 1
     threads = [threading.Thread(target=lambda run=run: [step() for step in run], name=lane)
                for lane, run in runs.items()]
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _sigterm)
     for thread in threads:
         thread.daemon = True
         thread.start()
-    try:
-        while any(thread.is_alive() for thread in threads):
-            for thread in threads:
-                thread.join(0.5)
-    except KeyboardInterrupt:
-        say("interrupted: stopping the running steps; the summary follows")
-        interrupt()
-        for thread in threads:
-            thread.join(60)
+    _wait_for(threads)
     report, passed, failed = [], 0, len(unknown)
     report += ["FAIL  0s  unknown step %s (steps: %s)" % (name, " ".join(NAMES)) for name in unknown]
     for name in [s[0] for s in steps]:

@@ -472,6 +472,10 @@ def analyse_loki(project, name, svc, warnings):
         "delete_request_store": compactor.get("delete_request_store"),
         "structured_metadata": limits.get("allow_structured_metadata"),
         "retention_line": line_of(limits, "retention_period"),
+        # Loki 2.x's other retention: the table manager's (boltdb-shipper), in force with retention_deletes_enabled.
+        "table_manager_retention": ((doc.get("table_manager") or {}).get("retention_period")
+                                    if (doc.get("table_manager") or {}).get("retention_deletes_enabled") else None),
+        "read": True,
     })
     return result
 

@@ -9,6 +9,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import binascii
 import os
 import time
 
@@ -18,7 +19,9 @@ def run_identity(now=None):
     plugin), when it started and the UTC stamp of its backup directory."""
     started = int(time.time() if now is None else now)
     return {"controller": os.uname()[1], "pid": os.getppid(), "started": started,
-            "stamp": time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(started))}
+            "stamp": time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(started)),
+            # One per call: two hosts of the same run that point at one project are two owners.
+            "run": binascii.hexlify(os.urandom(8)).decode()}
 
 
 def process_cmdline(pid):

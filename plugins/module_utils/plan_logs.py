@@ -37,9 +37,13 @@ def loki_findings(ctx):
                            else "compactor.delete_request_store is missing"),
                         loki.get("file"), loki.get("retention_line"), loki.get("service"),
                         "The new Loki enforces it: compactor retention enabled with a delete request store.")
-        if retention is None or retention == "":
-            ctx.finding("P046", "The legacy Loki sets no retention_period: it kept logs until its disk filled; the "
-                        "new Loki deletes logs older than lgtm_loki_retention_period (168h unless set).",
+        # About a config that was read, or the image's built-in one (no file mounted: it sets no retention); a table
+        # manager's retention (Loki 2.x) was a policy too.
+        if (retention is None or retention == "") and (loki.get("read") or not loki.get("file")) \
+                and not loki.get("table_manager_retention"):
+            ctx.finding("P046", "The legacy Loki sets no retention_period (%s): it kept logs until its disk filled; "
+                        "the new Loki deletes logs older than lgtm_loki_retention_period (168h unless set)."
+                        % ("in its config" if loki.get("file") else "it runs its image's built-in config"),
                         loki.get("file"), None, loki.get("service"),
                         "Set lgtm_loki_retention_period (720h, 30d; 0s keeps logs forever) before migrating.")
         old = [s for s in loki.get("schemas") or [] if s.get("schema") != "v13" or s.get("store") != "tsdb"]

@@ -97,6 +97,7 @@ free_bytes:
   type: int
 """
 
+import binascii
 import json
 import os
 
@@ -115,8 +116,30 @@ def read_holder(path):
 
 
 def same_owner(holder, owner):
-    keys = ("controller", "pid")
+    """The same run: controller and ansible-playbook PID, and its nonce when both carry one (two hosts of one run
+    that point at the same project must not both hold its lock)."""
+    keys = ("controller", "pid") + (("run",) if "run" in (holder or {}) and "run" in owner else ())
     return holder is not None and all(str(holder.get(k)) == str(owner.get(k)) for k in keys)
+
+
+def _write_new(path, data):
+    """Creates the lock with its whole content at once (a reader never sees it empty or half written): a unique
+    temporary file, hard-linked into place; FileExistsError when another run created it first."""
+    tmp = "%s.%d.%s.tmp" % (path, os.getpid(), binascii.hexlify(os.urandom(4)).decode())
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(data)
+    try:
+        os.link(tmp, path)
+    finally:
+        os.unlink(tmp)
+
+
+def _replace(path, data):
+    """Takes a stale lock over: a unique temporary file renamed over it (atomic)."""
+    tmp = "%s.%d.%s.tmp" % (path, os.getpid(), binascii.hexlify(os.urandom(4)).decode())
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(data)
+    os.rename(tmp, path)
 
 
 def main():
@@ -151,20 +174,19 @@ def main():
     data = json.dumps(owner, sort_keys=True) + "\n"
     try:
         if holder is None:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-            with os.fdopen(fd, "w") as handle:
-                handle.write(data)
+            _write_new(path, data)
         else:
-            tmp = path + ".lgtm-tmp"
-            with open(tmp, "w", encoding="utf-8") as handle:
-                handle.write(data)
-            os.rename(tmp, path)
+            _replace(path, data)
     except FileExistsError:
         # Another run took it between our read and our create.
         module.exit_json(changed=False, acquired=False, holder=read_holder(path), free_bytes=free)
     except (IOError, OSError) as exc:
         module.fail_json(msg="%s: cannot write the migration's lock: %s (is the project directory writable?)"
                          % (path, exc))
+    # Two runs that took the same stale lock over at once: the last rename wins, and only that run holds it.
+    now = read_holder(path)
+    if not same_owner(now, owner):
+        module.exit_json(changed=False, acquired=False, holder=now, free_bytes=free)
     module.exit_json(changed=True, acquired=True, holder=holder, free_bytes=free)
 
 

@@ -49,7 +49,8 @@ def docker_lines(*args, lane=False):
 
 
 # What each object's line holds: its identity, and its compose project, so that an object of the second lane is
-# known as such even when its name does not say it (an anonymous volume a compose service's image declares).
+# known as such even when its name does not say it (a container_name). Anonymous volumes carry no project label:
+# the second lane's tests give every VOLUME of their images a named volume, or a tmpfs.
 PROJECT = '{{.Label "com.docker.compose.project"}}'
 LISTINGS = (
     ("containers", ("container", "ls", "--all", "--no-trunc", "--format",

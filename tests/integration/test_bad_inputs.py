@@ -190,7 +190,7 @@ def test_stale_lock_of_a_killed_run_is_taken_over(legacy):
     rc, out = run_migrate(legacy, check=True)
     assert rc == 0, out[-3000:]
     assert "is running (controller" not in out
-    assert "Took over the stale lock of a run that is gone" in out and "PID 999999" in out
+    assert "Would take over the stale lock of a run that is gone" in out and "PID 999999" in out
 
 
 def test_torn_recorded_plan(legacy, unchanged):

@@ -37,6 +37,7 @@ PREFIX = "lgtm-par-fx-"
 CATALOG = json.loads((ROOT / "tests" / "harness" / "images.json").read_text())
 # Kept services run from these (the rest of a kept project: the orchestration-only stand-in base).
 REAL = {"mysql": "mariadb", "redis": "redis"}
+VOLUME_PATHS = {"mysql": "/var/lib/mysql", "redis": "/data"}
 STACK = ("alloy", "tempo", "loki", "mimir", "grafana")
 # What the user answers when the migration refuses a name clash (P017): the stack's service gets another name.
 FIXTURE_VARS = {"name-clash": {"lgtm_migrate_service_names": {"tempo": "lgtm-tempo"}},
@@ -59,7 +60,7 @@ def teardown(project):
         ids = _sh("docker", kind, "ls", "--quiet", *extra, "--filter",
                   "label=com.docker.compose.project=%s" % project).split()
         if ids:
-            _sh("docker", kind, "rm", "--force", *ids, check=False)
+            _sh("docker", kind, "rm", "--force", *(["--volumes"] if kind == "container" else []), *ids, check=False)
     networks = _sh("docker", "network", "ls", "--format", "{{.Name}}").split()
     for network in networks:
         if network in ("lgtm-" + project, project + "_default") or network.startswith(project + "_"):
@@ -85,6 +86,14 @@ def runnable_copy(name, target):
         if entry is None:
             services[svc] = entry = compose_edit.CommentedMap()
         entry["image"] = local[REAL.get(info["component"], "standin_base")]
+        # The real images declare VOLUME /var/lib/mysql and /data: a service that mounts nothing there would get an
+        # anonymous volume, named by a hash and labelled with no project, which the suite's other engine lane
+        # would see appear in its engine snapshots. A named volume of this project holds it instead.
+        path = VOLUME_PATHS.get(info["component"])
+        if path and not any(v.get("target") == path for v in info.get("volumes") or []):
+            volume = "lgtm-par-data-%s" % svc
+            entry.setdefault("volumes", []).append("%s:%s" % (volume, path))
+            doc.setdefault("volumes", compose_edit.CommentedMap())[volume] = None
         # No build (the image is there), ephemeral loopback ports (fixtures publish the same ones: they run side by
         # side here).
         entry["build"] = _tagged("!reset", None)

@@ -130,8 +130,8 @@ print(json.dumps(out))
 def probe(network, names, post=""):
     """From a throwaway container on `network`: the IPv4 addresses each name resolves to, and an optional POST."""
     image = images()["alloy"]
-    out = sh("docker", "run", "--rm", "--network", network, "--entrypoint", "python3", image, "-c", PROBE,
-             ",".join(names), post)
+    out = sh("docker", "run", "--rm", "--name", "lgtm-par-probe-%s" % uuid.uuid4().hex[:8], "--network", network,
+             "--entrypoint", "python3", image, "-c", PROBE, ",".join(names), post)
     return json.loads(out)
 
 
@@ -140,8 +140,8 @@ def posts_kept(network, url):
     image = images()["alloy"]
     code = ("import json,sys,urllib.request; "
             "print(json.dumps([p['path'] for p in json.load(urllib.request.urlopen(sys.argv[1], timeout=10))]))")
-    return json.loads(sh("docker", "run", "--rm", "--network", network, "--entrypoint", "python3", image, "-c", code,
-                         url))
+    return json.loads(sh("docker", "run", "--rm", "--name", "lgtm-par-probe-%s" % uuid.uuid4().hex[:8], "--network",
+                         network, "--entrypoint", "python3", image, "-c", code, url))
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """tests/suite.py, the suite's runner: step selection, lanes, logs, the summary and the exit status."""
 
+import re
 import sys
 
 import pytest
@@ -114,7 +115,7 @@ def test_an_interrupt_stops_the_lanes_and_still_gives_the_summary(logs, monkeypa
     monkeypatch.setenv("LGTM_TEST_JOBS", "2")
     assert suite.main() == 130
     out = capsys.readouterr().out
-    assert "never runs (not run: interrupted)" in out and "sleeps (exit -15)" in out
+    assert "never runs (not run: interrupted)" in out and re.search(r"sleeps \(exit -?[1-9][0-9]*\)", out)
 
 
 def test_a_log_that_is_not_utf8_is_shown_not_fatal(logs, monkeypatch, capsys):

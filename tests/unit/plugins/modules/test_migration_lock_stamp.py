@@ -104,3 +104,16 @@ def test_the_controller_judges_the_holder_by_its_process_or_its_age():
     assert "ansible-playbook PID 4242, started 1970-01-01 00:00:01 UTC" in judge.refusal(
         "/p/.lgtm-migrate.lock", {"controller": "ctl", "pid": 4242, "started": 1})
     assert "controller ?" in judge.refusal("/p/l", None) and "started ?" in judge.refusal("/p/l", {"started": "x"})
+
+
+def test_two_hosts_of_one_run_are_two_owners_and_the_lock_appears_whole(tmp_path, run_module):
+    path = tmp_path / ".lgtm-migrate.lock"
+    first, second = dict(ME, run="a1"), dict(ME, run="b2")
+    result, _ = run_module(migration_lock, {"path": str(path), "owner": first})
+    assert result["acquired"] and json.loads(path.read_text())["run"] == "a1"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".lgtm-migrate.lock"], "no temporary file is left"
+    result, _ = run_module(migration_lock, {"path": str(path), "owner": second})
+    assert result["acquired"] is False and result["holder"]["run"] == "a1"
+    result, _ = run_module(migration_lock, {"path": str(path), "owner": second, "state": "absent"})
+    assert result["changed"] is False and path.exists(), "the other host of the run cannot release it"
+    assert migration_lock.same_owner({"controller": "ctl", "pid": 100}, first), "a lock written before the nonce"

@@ -179,6 +179,11 @@ def test_a_loki_without_retention_is_a_finding_and_a_zero_retention_is_carried_a
     (p046,) = by_code(plan, "P046")
     assert p046["severity"] == "medium" and "lgtm_loki_retention_period" in p046["recommendation"]
     assert "lgtm_loki_retention_period" not in plan_to_vars(plan)[0]
+    assert "built-in config" in p046["message"], "no config mounted: the image's own, which sets no retention"
+    legacy["loki"]["table_manager_retention"] = "720h"
+    assert "P046" not in codes(build_plan(legacy)), "Loki 2.x's table manager retention was a policy too"
+    legacy["loki"].update(table_manager_retention=None, file="/srv/p/loki.yaml")
+    assert "P046" not in codes(build_plan(legacy)), "a mounted config that could not be read says nothing"
     legacy["loki"]["retention_period"] = 0
     plan = build_plan(legacy)
     assert "P046" not in codes(plan) and plan_to_vars(plan)[0]["lgtm_loki_retention_period"] == "0"
