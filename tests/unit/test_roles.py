@@ -142,6 +142,16 @@ def test_no_role_reads_another_roles_inputs():
     assert cross_role_reads(ROLES) == []
 
 
+def _cross_role_reads_under(root):
+    """cross_role_reads on the roles of another tree (paths in its messages relative to that tree)."""
+    global ROOT
+    saved, ROOT = ROOT, root
+    try:
+        return cross_role_reads(sorted((root / "roles").iterdir()))
+    finally:
+        ROOT = saved
+
+
 def test_the_cross_role_check_sees_a_read(tmp_path):
     for name, default in (("alpha", "x"), ("beta", "{{ lgtm_alpha_port }}")):
         role = tmp_path / "roles" / name
@@ -151,12 +161,7 @@ def test_the_cross_role_check_sees_a_read(tmp_path):
             "argument_specs:\n  main:\n    options:\n      lgtm_%s_port: {type: str}\n" % name)
         (role / "defaults" / "main.yml").write_text("# lgtm_alpha_port in a comment is no read\nlgtm_%s_port: \"%s\"\n"
                                                    % (name, default))
-    global ROOT
-    saved, ROOT = ROOT, tmp_path
-    try:
-        found = cross_role_reads(sorted((tmp_path / "roles").iterdir()))
-    finally:
-        ROOT = saved
+    found = _cross_role_reads_under(tmp_path)
     assert found == ["roles/beta/defaults/main.yml:2 reads lgtm_alpha_port"]
 
 
@@ -172,10 +177,5 @@ def test_passing_an_internal_roles_inputs_is_no_read_but_a_value_that_reads_one_
     (tmp_path / "roles" / "beta" / "tasks" / "main.yml").write_text(
         "- ansible.builtin.import_role:\n    name: alpha\n  vars:\n    lgtm_alpha_port: \"{{ lgtm_beta_port }}\"\n"
         "    lgtm_alpha_dir: \"{{ lgtm_alpha_port }}\"\n")
-    global ROOT
-    saved, ROOT = ROOT, tmp_path
-    try:
-        found = cross_role_reads(sorted((tmp_path / "roles").iterdir()))
-    finally:
-        ROOT = saved
+    found = _cross_role_reads_under(tmp_path)
     assert found == ["roles/beta/tasks/main.yml:5 reads lgtm_alpha_port"]
