@@ -122,24 +122,18 @@ def same_owner(holder, owner):
     return holder is not None and all(str(holder.get(k)) == str(owner.get(k)) for k in keys)
 
 
-def _write_new(path, data):
-    """Creates the lock with its whole content at once (a reader never sees it empty or half written): a unique
-    temporary file, hard-linked into place; FileExistsError when another run created it first."""
+def _write(path, data, replace):
+    """Writes the lock with its whole content at once (a reader never sees it empty or half written), from a unique
+    temporary file: hard-linked into place for a new lock (FileExistsError when another run created it first),
+    renamed over a stale one."""
     tmp = "%s.%d.%s.tmp" % (path, os.getpid(), binascii.hexlify(os.urandom(4)).decode())
     with open(tmp, "w", encoding="utf-8") as handle:
         handle.write(data)
     try:
-        os.link(tmp, path)
+        (os.rename if replace else os.link)(tmp, path)
     finally:
-        os.unlink(tmp)
-
-
-def _replace(path, data):
-    """Takes a stale lock over: a unique temporary file renamed over it (atomic)."""
-    tmp = "%s.%d.%s.tmp" % (path, os.getpid(), binascii.hexlify(os.urandom(4)).decode())
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(data)
-    os.rename(tmp, path)
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
 
 
 def main():
@@ -173,10 +167,7 @@ def main():
         module.exit_json(changed=False, acquired=True, holder=holder, free_bytes=free)
     data = json.dumps(owner, sort_keys=True) + "\n"
     try:
-        if holder is None:
-            _write_new(path, data)
-        else:
-            _replace(path, data)
+        _write(path, data, replace=holder is not None)
     except FileExistsError:
         # Another run took it between our read and our create.
         module.exit_json(changed=False, acquired=False, holder=read_holder(path), free_bytes=free)
