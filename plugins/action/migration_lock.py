@@ -35,7 +35,12 @@ class ActionModule(ActionBase):
         if holder_alive(holder, args["owner"], stale_after):
             result.update(failed=True, msg=refusal(args["path"], holder))
             return result
-        result.update(self._execute_module(module_name="lgtm.stack.migration_lock",
-                                           module_args=dict(args, force=True), task_vars=task_vars))
+        taken = self._execute_module(module_name="lgtm.stack.migration_lock", module_args=dict(args, force=True),
+                                     task_vars=task_vars)
+        result.update(taken)
+        if not taken.get("failed") and not taken.get("acquired"):
+            # Another run took the same stale lock over at the same moment, and its rename came last: it holds it.
+            result.update(failed=True, msg=refusal(args["path"], taken.get("holder")))
+            return result
         result["taken_over"] = holder
         return result

@@ -62,3 +62,11 @@ def test_releasing_and_a_failing_module_are_passed_through():
     assert result["changed"] and len(calls) == 1 and calls[0]["owner"] == {"controller": "c", "pid": 2}
     result, calls = _run({"path": "/ro/l"}, [{"failed": True, "msg": "/ro/l: cannot write the migration's lock"}])
     assert result["failed"] and "cannot write" in result["msg"] and len(calls) == 1
+
+
+def test_a_takeover_another_run_won_at_the_same_moment_refuses():
+    winner = {"controller": os.uname()[1], "pid": 4242, "started": 2, "run": "w"}
+    gone = {"controller": "elsewhere", "pid": 1, "started": 0}
+    result, calls = _run({"path": "/p/l", "stale_after": 60},
+                         [{"acquired": False, "holder": gone}, {"changed": False, "acquired": False, "holder": winner}])
+    assert result["failed"] and "PID 4242" in result["msg"] and "taken_over" not in result and len(calls) == 2
