@@ -9,16 +9,14 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.lgtm.stack.plugins.module_utils.plan_vars import PlanFormatError, migrate_view, rebase_plan, upgrade_plan
-from ansible_collections.lgtm.stack.plugins.module_utils.plan_vars import plan_to_vars as _plan_to_vars
+from ansible_collections.lgtm.stack.plugins.module_utils.plan_vars import PlanFormatError, map_plan, rebase_plan, upgrade_plan
 
 
 def plan_to_vars(plan):
     if not isinstance(plan, dict) or "service_names" not in plan:
         raise AnsibleFilterError("plan_to_vars expects the 'plan' returned by lgtm.stack.migration_plan")
     try:
-        variables, requires = _plan_to_vars(plan)
-        view = migrate_view(plan)
+        variables, requires, view = map_plan(plan)
     except PlanFormatError as exc:
         raise AnsibleFilterError("plan_to_vars: %s" % exc)
     return {"vars": variables, "requires": requires, "migrate": view}

@@ -80,9 +80,29 @@ def _split_target(target, default_port):
         return target, default_port
 
 
+def map_plan(plan):
+    """(variables, requires, view) of a plan, upgraded and checked against its declared shape once: what the
+    lgtm.stack.plan_to_vars filter returns."""
+    plan = upgrade_plan(plan)
+    variables, requires = _variables(plan)
+    return variables, requires, _view(plan)
+
+
 def plan_to_vars(plan):
     """Return (variables, requires): role variables, and the variables the user must still provide."""
-    plan = upgrade_plan(plan)
+    return _variables(upgrade_plan(plan))
+
+
+def migrate_view(plan):
+    """What the migrate role's own steps need of a plan - the compose edits, the dashboards step, the summaries, the
+    SRE guide, the credentials and the paths a run reads - as one mapping, so that no task or template of the
+    role reads a raw plan key (plan_to_vars gives the component roles theirs). The plan is upgraded and checked
+    against its declared shape first, like every read of a plan."""
+    return _view(upgrade_plan(plan))
+
+
+def _variables(plan):
+    """plan_to_vars of an upgraded plan."""
     names = plan.get("service_names") or {}
     variables = {
         "lgtm_compose_project": plan.get("project_name"),
@@ -128,12 +148,8 @@ def plan_to_vars(plan):
     return dict((k, v) for k, v in variables.items() if v is not None), requires
 
 
-def migrate_view(plan):
-    """What the migrate role's own steps need of a plan - the compose edits, the dashboards step, the summaries, the
-    SRE guide, the credentials and the paths a run reads - as one mapping, so that no task or template of the
-    role reads a raw plan key (plan_to_vars gives the component roles theirs). The plan is upgraded and checked
-    against its declared shape first, like every read of a plan."""
-    plan = upgrade_plan(plan)
+def _view(plan):
+    """migrate_view of an upgraded plan."""
     rewire = list(plan["rewire"])
     volumes = list(plan["volumes"])
     providers = list(plan["dashboard_providers"])
@@ -156,11 +172,9 @@ def migrate_view(plan):
         "removed": [{"service": s["service"], "component": s["component"]} for s in plan["remove_services"]],
         "kept": list(plan["keep_services"]),
         "added": [s["service"] for s in plan["add_services"]],
-        "rewired": rewire,
         "carried_scrape_jobs": [j.get("job_name") for j in plan["scrape_jobs"] if j.get("action") == "carry"],
         "findings": list(plan["findings"]),
         "counts": dict(plan["summary"]),
-        "legacy_volumes": [v["volume"] for v in volumes],
         # A volume the project declared external belongs to something else: never deleted.
         "deletable_volumes": [v["name"] for v in volumes if not v.get("external")],
         "bind_address": plan["bind_address"],

@@ -175,7 +175,7 @@ def test_the_migrate_view_of_the_example():
     assert view["compose_edit"]["remove_services"] == [s["service"] for s in plan["remove_services"]]
     assert {"jaeger", "prometheus", "promtail"} <= set(view["compose_edit"]["remove_services"])
     assert view["compose_edit"]["services"] == plan["rewire"]
-    assert view["legacy_volumes"] == [v["volume"] for v in plan["volumes"]]
+    assert view["compose_edit"]["remove_volumes"] == [v["volume"] for v in plan["volumes"]]
     assert set(view["deletable_volumes"]) == {v["name"] for v in plan["volumes"] if not v["external"]}
     assert view["counts"] == plan["summary"] and view["findings"] == plan["findings"]
     assert view["mysqld_my_cnf"].endswith("exporters/mysqld-exporter.my.cnf")
@@ -191,7 +191,7 @@ def test_a_volume_declared_external_is_never_deletable():
     plan["volumes"] = [dict(plan["volumes"][0], external=True, name="shared-data")] + plan["volumes"][1:]
     view = plan_to_vars(json.loads(json.dumps(plan)))["migrate"]
     assert "shared-data" not in view["deletable_volumes"]
-    assert plan["volumes"][0]["volume"] in view["legacy_volumes"]
+    assert plan["volumes"][0]["volume"] in view["compose_edit"]["remove_volumes"]
 
 
 def test_the_migrate_role_reads_the_plan_only_through_the_mapping():
