@@ -70,12 +70,12 @@ def main():
                               capture_output=True, text=True, check=True).stdout
     with open(os.path.join(project, "docker-compose.override.yml"), "w") as handle:
         handle.write(override + "name: %s\n" % PROJECT_NAME)
-    images = json.loads(subprocess.run([sys.executable, "-m", "tests.harness.dockerhost", "print-images"], cwd=ROOT,
-                                       capture_output=True, text=True, check=True).stdout)
-    keys = ("alloy", "tempo", "loki", "mimir", "grafana", "mysqld_exporter", "redis_exporter")
+    # The stand-in images and what the harness turns off for them (tests/harness/images.json).
+    harness_vars = json.loads(subprocess.run([sys.executable, "-m", "tests.harness.dockerhost", "stack-vars"], cwd=ROOT,
+                                             capture_output=True, text=True, check=True).stdout)
     extra = os.path.join(work, "vars.json")
     with open(extra, "w") as handle:
-        json.dump({"lgtm_images": {k: images[k] for k in keys}, "lgtm_network": PROJECT_NAME}, handle)
+        json.dump(dict(harness_vars, lgtm_network=PROJECT_NAME), handle)
     floor = os.path.join(work, "floor.yml")
     with open(floor, "w") as handle:
         handle.write(FLOOR.format(project=project))

@@ -42,7 +42,7 @@ if [ "$mode" = auto ] || [ "$mode" = upstream ]; then
 
   *** This machine cannot pull container images ($probe: ${pull_err##*: }). ***
   Any Grafana, Loki, Tempo, Mimir or Alloy container this run starts is an
-  ORCHESTRATION-ONLY stand-in (lgtm-test/standin-*): it shows that containers
+  ORCHESTRATION-ONLY stand-in (lgtm-test/standin/*): it shows that containers
   are created, mounted and restarted correctly, and nothing about telemetry,
   config acceptance or correlation. On a machine that can pull, run
   LGTM_IMAGES=upstream ./scripts/demo.sh for the real stack.
@@ -60,11 +60,8 @@ if [ "$mode" = standin ]; then
   if [ ! -f "$project/docker-compose.override.yml" ] && [ ! -d "$project/observability" ]; then
     python3 -m tests.harness.dockerhost legacy-override --mode local >"$project/docker-compose.override.yml"
   fi
-  python3 -m tests.harness.dockerhost print-images --mode local | python3 -c '
-import json, sys
-images = json.load(sys.stdin)
-keys = ("alloy", "tempo", "loki", "mimir", "grafana", "mysqld_exporter", "redis_exporter")
-print(json.dumps({"lgtm_images": {k: images[k] for k in keys}}))' >"$demo/standin-images.json"
+  # The stand-in images, and what the harness turns off for them (tests/harness/images.json, standin_variables).
+  python3 -m tests.harness.dockerhost stack-vars --mode local >"$demo/standin-images.json"
   extra=(-e "@$demo/standin-images.json")
 fi
 

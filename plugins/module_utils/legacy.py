@@ -106,9 +106,8 @@ def _by_image(image):
         if re.search(pattern, repo):
             return component, "image %s" % repo
     last = repo.rsplit("/", 1)[-1]
-    bare = last[len("standin-"):] if last.startswith("standin-") else last
     for pattern, component in _NAME_RULES:
-        if re.fullmatch(pattern, bare):
+        if re.fullmatch(pattern, last):
             return component, "image name %s" % last
     return None, None
 

@@ -20,8 +20,9 @@ description:
   - The component roles use it for their configuration and compose fragment; it replaces a directory task, an
     image inspection and one template task (with C(validate)) per file - one Python process instead of six to
     a dozen, which is where a migration's time went.
-  - An image that is not on the engine, or that is an orchestration-only test stand-in, never vouches for a
-    configuration; files asking for O(files[].check=image) then get their O(files[].fallback_check).
+  - An image that is not on the engine, or no O(image) at all (a role whose image check is off, for an image
+    that implements nothing to check with), never vouches for a configuration; files asking for
+    O(files[].check=image) then get their O(files[].fallback_check).
   - Not for secrets (contents appear in the diff).
 author:
   - lgtm.stack developers (@lgtm-stack)
@@ -139,7 +140,7 @@ image_vouched:
   returned: always
   type: bool
 image_note:
-  description: Why the image did not check them (not on the engine, a test stand-in).
+  description: Why the image did not check them (not on the engine, no image given).
   returned: when the image did not vouch
   type: str
 """

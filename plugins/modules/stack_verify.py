@@ -22,8 +22,6 @@ description:
     exemplar destination to Tempo, derived field on C(trace_id)).
   - Returns one result per check with its time, attempts and the exact query; fails the task with a readable
     table when a check fails.
-  - Skips (C(skipped=true), nothing sent) when the compose project runs orchestration-only stand-in images
-    (label C(org.lgtm-test.standin)); they implement none of this, so there would be nothing to prove.
   - The Grafana admin password is read on the docker host from O(grafana_password_file); it never appears in the
     task's arguments or results.
 author:
@@ -76,14 +74,6 @@ options:
     description: Check Tempo's span metrics in Mimir (needs the metrics generator).
     type: bool
     default: true
-  compose_project:
-    description: Compose project whose containers are looked at for stand-in images. Empty skips that look.
-    type: str
-    default: ""
-  docker_cli:
-    description: The docker CLI.
-    type: str
-    default: docker
   remote:
     description:
       - Remote backends (C(lgtm_remote), see the alloy role). When set, the Tempo, Loki and Mimir checks query each
@@ -110,7 +100,6 @@ EXAMPLES = r"""
   lgtm.stack.stack_verify:
     grafana_password_file: /srv/shop/observability/grafana/admin_password
     service_namespace: shop
-    compose_project: shop
   register: verify
 """
 
@@ -129,7 +118,7 @@ table:
   returned: when not skipped
   type: str
 skipped:
-  description: Whether nothing was checked (stand-ins, check mode).
+  description: Whether nothing was checked (check mode).
   returned: always
   type: bool
 """
@@ -142,7 +131,6 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.urls import open_url
 
 from ansible_collections.lgtm.stack.plugins.module_utils import remote
-from ansible_collections.lgtm.stack.plugins.module_utils.component_files import STANDIN_LABEL
 from ansible_collections.lgtm.stack.plugins.module_utils import verify as V
 
 
@@ -166,7 +154,7 @@ def backend_access(norm, read=None):
     """{backend: (query URL, headers, tls)} for remote settings (remote.normalise); secrets read from their files."""
     read = read or _read_secret
     out = {}
-    for signal, spec in norm.items():
+    for spec in norm.values():
         headers = {}
         if spec["tenant"]:
             headers[remote.TENANT_HEADER] = spec["tenant"]
@@ -258,8 +246,6 @@ def main():
             environment=dict(type="str", default="dev"),
             timeout=dict(type="int", default=120),
             span_metrics=dict(type="bool", default=True),
-            compose_project=dict(type="str", default=""),
-            docker_cli=dict(type="str", default="docker"),
             # Settings, not secrets (those are files), but a literal password in them must never come back.
             remote=dict(type="dict", default={}, no_log=True),
         ),
@@ -268,16 +254,6 @@ def main():
     p = module.params
     if module.check_mode:
         module.exit_json(changed=False, skipped=True, msg="check mode: nothing sent, nothing checked")
-    if p["compose_project"]:
-        rc, out, err = module.run_command([p["docker_cli"], "container", "ls", "--filter",
-                                           "label=com.docker.compose.project=%s" % p["compose_project"], "--filter",
-                                           "label=" + STANDIN_LABEL, "--format", "{{.Image}}"])
-        standins = sorted(set(out.split())) if rc == 0 else []
-        if standins:
-            module.exit_json(changed=False, skipped=True, msg=(
-                "SKIPPED: project %s runs orchestration-only stand-in images (%s). They implement no telemetry, so "
-                "stack_verify has nothing to prove here and checked nothing; run it where the pinned upstream "
-                "images can be pulled (molecule/e2e)." % (p["compose_project"], ", ".join(standins))))
     password = None
     if p["grafana_password_file"]:
         try:

@@ -231,6 +231,10 @@ def ensure_compose(minimum=MIN_COMPOSE) -> str:
 # --------------------------------------------------------------------------- images
 
 
+# The images of the stack the collection deploys.
+STACK_KEYS = ("alloy", "tempo", "loki", "mimir", "grafana", "mysqld_exporter", "redis_exporter")
+
+
 def load_catalog(path: Path = IMAGES_FILE) -> dict:
     with open(path, encoding="utf-8") as handle:
         catalog = json.load(handle)
@@ -264,6 +268,22 @@ def resolve_images(catalog: dict, mode: str) -> dict:
         for name, spec in catalog["images"].items()
         if name != "standin_base"
     }
+
+
+def stack_vars(keys, mode: str | None = None, catalog: dict | None = None) -> dict:
+    """What a run of the collection gets from the test harness: `lgtm_images` for the catalog entries `keys`, and,
+    when any of them is a stand-in in this mode, the catalog's `standin_variables` (what a stand-in cannot do; the
+    collection itself knows nothing of stand-ins)."""
+    catalog = catalog or load_catalog()
+    mode = mode or os.environ.get("LGTM_TEST_IMAGES", "local")
+    images = resolve_images(catalog, mode)
+    unknown = sorted(set(keys) - set(images))
+    if unknown:
+        raise HarnessError(f"images.json has no image {', '.join(unknown)}")
+    result = {"lgtm_images": dict((key, images[key]) for key in keys)}
+    if mode != "upstream" and any(catalog["images"][key]["kind"] == "standin" for key in keys):
+        result.update((k, v) for k, v in catalog.get("standin_variables", {}).items() if not k.startswith("_"))
+    return result
 
 
 def context_hash(context: Path | None, *extra: str) -> str:
@@ -465,7 +485,7 @@ def legacy_override(images: dict) -> str:
     """A docker-compose.override.yml that runs examples/legacy-project from the given images."""
     lines = [
         "# Written by tests/harness/dockerhost.py legacy-override: runs the example on a machine that cannot",
-        "# pull its images. lgtm-test/standin-* images are ORCHESTRATION-ONLY stand-ins; mariadb, redis,",
+        "# pull its images. lgtm-test/standin/* images are ORCHESTRATION-ONLY stand-ins; mariadb, redis,",
         "# prometheus, the exporters and the API (docs/examples/go, built here) are the real software.",
         "services:",
     ]
@@ -480,15 +500,20 @@ def legacy_override(images: dict) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "step", choices=["all", "engine", "compose", "images", "stop-engine", "print-images", "legacy-override"],
-        help="what to ensure (print-images, legacy-override: print only)"
+        "step", choices=["all", "engine", "compose", "images", "stop-engine", "print-images", "stack-vars",
+                         "legacy-override"],
+        help="what to ensure (print-images, stack-vars, legacy-override: print only)"
     )
     parser.add_argument("--only", nargs="*", help="with 'images': build only these catalog entries")
     parser.add_argument("--mode", default=os.environ.get("LGTM_TEST_IMAGES", "local"), help="with print-images")
+    parser.add_argument("--keys", nargs="*", default=list(STACK_KEYS), help="with stack-vars: the catalog entries")
     args = parser.parse_args(argv)
     try:
         if args.step == "print-images":
             print(json.dumps(resolve_images(load_catalog(), args.mode), indent=2, sort_keys=True))
+            return 0
+        if args.step == "stack-vars":
+            print(json.dumps(stack_vars(args.keys, args.mode), indent=2, sort_keys=True))
             return 0
         if args.step == "legacy-override":
             print(legacy_override(resolve_images(load_catalog(), args.mode)), end="")

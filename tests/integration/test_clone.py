@@ -6,7 +6,6 @@ clone, COMPOSE_PROJECT_NAME), torn down by name.
 """
 
 import shutil
-import subprocess
 
 import pytest
 

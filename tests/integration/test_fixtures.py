@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.conftest import ROOT, Output, engine_state, snapshot
-from tests.integration.test_two_projects import HOST_PORT_VARS, free_ports, images
+from tests.integration.test_two_projects import HOST_PORT_VARS, free_ports, stack_vars
 
 sys.path.insert(0, str(ROOT / "collections"))
 from ansible_collections.lgtm.stack.plugins.module_utils import compose_edit, compose_model  # noqa: E402
@@ -110,15 +110,13 @@ def _tagged(tag, value):
 
 
 def inventory(tmp_path, projects):
-    found = images()
-    stack_images = dict((k, found[k]) for k in ("alloy", "tempo", "loki", "mimir", "grafana", "mysqld_exporter",
-                                                "redis_exporter"))
+    harness_vars = stack_vars()
     ports = free_ports(len(projects) * len(HOST_PORT_VARS))
     hosts = {}
     for index, (name, directory) in enumerate(sorted(projects.items())):
-        host = dict(zip(HOST_PORT_VARS, ports[index * len(HOST_PORT_VARS):][:len(HOST_PORT_VARS)]))
+        host = dict(harness_vars, **dict(zip(HOST_PORT_VARS, ports[index * len(HOST_PORT_VARS):][:len(HOST_PORT_VARS)])))
         host.update({"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
-                     "lgtm_project_dir": str(directory), "lgtm_images": stack_images,
+                     "lgtm_project_dir": str(directory),
                      "lgtm_alloy_jaeger_host_ports": {"thrift_compact": 0, "thrift_binary": 0, "thrift_http": 0,
                                                       "grpc": 0},
                      # Fixtures whose exporters keep their secret elsewhere: the real run asks for it.

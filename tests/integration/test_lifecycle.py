@@ -19,6 +19,7 @@ import pytest
 
 from tests import docs_commands
 from tests.integration.conftest import EXAMPLE, ROOT, Output, snapshot
+from tests.integration.test_two_projects import stack_vars
 
 PROJECT = "lgtm-it"
 EXPORTER_PW = "it-exporter-S3cret-71"
@@ -50,12 +51,8 @@ def project(tmp_path):
         path.write_text(path.read_text().replace("example-exporter-pw", EXPORTER_PW))
     override = _sh(sys.executable, "-m", "tests.harness.dockerhost", "legacy-override", cwd=str(ROOT))
     (target / "docker-compose.override.yml").write_text(override + "name: %s\n" % PROJECT)
-    images = json.loads(_sh(sys.executable, "-m", "tests.harness.dockerhost", "print-images", cwd=str(ROOT)))
     varsfile = tmp_path / "vars.json"
-    varsfile.write_text(json.dumps({
-        "lgtm_images": dict((k, images[k]) for k in ("alloy", "tempo", "loki", "mimir", "grafana",
-                                                     "mysqld_exporter", "redis_exporter")),
-        "lgtm_network": PROJECT, "lgtm_grafana_admin_password": GRAFANA_PW}))
+    varsfile.write_text(json.dumps(dict(stack_vars(), lgtm_network=PROJECT, lgtm_grafana_admin_password=GRAFANA_PW)))
     os.chmod(varsfile, 0o600)
     _sh("docker", "compose", "up", "--detach", "--wait", cwd=str(target))
     _wait_for_mariadb(target)
@@ -153,9 +150,9 @@ def test_secrets_stay_secret_and_rollback_restores_every_byte(project):
             assert secret not in config, cid
     assert not any(s in _sh("ps", "-eo", "args") for s in SECRETS)
     _assert_hardened(target)
-    # verify.yml on stand-ins: it must say that it checked nothing, not pretend.
+    # verify.yml on stand-ins (the harness turns the probe off): it must say that it checked nothing, not pretend.
     rc, out = _migrate(target, varsfile, playbook="verify.yml")
-    assert rc == 0 and "orchestration-only stand-in images" in out and "checked nothing" in out, out[-2000:]
+    assert rc == 0 and "lgtm_verify_probe is false" in out and "checked" in out, out[-2000:]
     # The paths the docs name exist on the migrated project; then every command the docs show runs on it, as
     # written, ending with both rollbacks (named backup, then newest): every file that existed before is back
     # byte for byte (and mode), the old services run again.

@@ -25,7 +25,7 @@ import urllib.request
 import pytest
 
 from tests.integration.conftest import EXAMPLE, ROOT, Output, snapshot
-from tests.integration.test_two_projects import sh, teardown
+from tests.integration.test_two_projects import sh, stack_vars, teardown
 
 USER, PROJECT = "lgtm-nonroot", "lgtm-nonroot"
 PYTHON = "/usr/bin/python3"
@@ -65,12 +65,9 @@ def user_project():
         override = sh(sys.executable, "-m", "tests.harness.dockerhost", "legacy-override", cwd=str(ROOT))
         with open(os.path.join(target, "docker-compose.override.yml"), "w") as handle:
             handle.write(override + "name: %s\n" % PROJECT)
-        images = json.loads(sh(sys.executable, "-m", "tests.harness.dockerhost", "print-images", cwd=str(ROOT)))
         varsfile = os.path.join(base, "vars.json")
         with open(varsfile, "w") as handle:
-            json.dump({"lgtm_images": dict((k, images[k]) for k in ("alloy", "tempo", "loki", "mimir", "grafana",
-                                                                    "mysqld_exporter", "redis_exporter"))},
-                      handle)
+            json.dump(stack_vars(), handle)
         os.chmod(varsfile, 0o600)
         sh("chown", "-R", "%d:%d" % (account.pw_uid, account.pw_gid), base)
         rc, out = as_user(["docker", "compose", "up", "--detach", "--wait"], target)

@@ -14,8 +14,8 @@ import re
 import pytest
 
 from tests.integration.conftest import run_migrate
-from tests.integration.test_two_projects import (HOST_PORT_VARS, containers, example_copy, free_ports, images, isolated,
-                                                 sh)
+from tests.integration.test_two_projects import (HOST_PORT_VARS, containers, example_copy, free_ports, isolated, sh,
+                                                 stack_vars)
 
 PROJECT = "lgtm-remote"
 PASSWORD = "central-s3cr3t-Pw"
@@ -43,9 +43,8 @@ def write_secrets(secrets, password=PASSWORD + "\n"):
 
 
 def vars_file(path, secrets):
-    found = images()
-    data = {"lgtm_images": dict((k, found[k]) for k in ("alloy", "grafana", "mysqld_exporter", "redis_exporter")),
-            "lgtm_backend": "remote", "lgtm_remote": settings(secrets), "lgtm_alloy_jaeger_receivers": []}
+    data = stack_vars(("alloy", "grafana", "mysqld_exporter", "redis_exporter"))
+    data.update({"lgtm_backend": "remote", "lgtm_remote": settings(secrets), "lgtm_alloy_jaeger_receivers": []})
     data.update(zip(HOST_PORT_VARS, free_ports(len(HOST_PORT_VARS))))
     path.write_text(json.dumps(data))
     return path

@@ -126,23 +126,21 @@ def test_a_migration_keeps_the_backends_data_in_buckets_it_creates(store, tmp_pa
     storage blocks, mount the file read-only and point AWS_SHARED_CREDENTIALS_FILE at it; a second run changes
     nothing; the secret is in no file the run wrote and in no output."""
     from tests.integration.conftest import run_migrate
-    from tests.integration.test_two_projects import HOST_PORT_VARS, example_copy, images, teardown
+    from tests.integration.test_two_projects import HOST_PORT_VARS, example_copy, stack_vars, teardown
 
     project_name = "lgtm-par-s3"
     teardown(project_name)
     try:
         target = tmp_path / "shop"
         example_copy(target, project_name)
-        found = images()
         creds = credentials(tmp_path / "s3.credentials")
         os.chmod(creds, 0o644)
-        data = {"lgtm_images": dict((k, found[k]) for k in ("alloy", "tempo", "loki", "mimir", "grafana",
-                                                            "mysqld_exporter", "redis_exporter")),
-                "lgtm_alloy_jaeger_receivers": [],
-                "lgtm_object_storage": {"endpoint": store["endpoint"], "insecure": True, "credentials_file": creds,
-                                        "create_bucket": True,
-                                        "buckets": {"tempo": "shop-traces", "loki": "shop-logs",
-                                                    "mimir": "shop-metrics"}}}
+        data = stack_vars()
+        data.update({"lgtm_alloy_jaeger_receivers": [],
+                     "lgtm_object_storage": {"endpoint": store["endpoint"], "insecure": True, "credentials_file": creds,
+                                             "create_bucket": True,
+                                             "buckets": {"tempo": "shop-traces", "loki": "shop-logs",
+                                                         "mimir": "shop-metrics"}}})
         ports = []
         for _ in HOST_PORT_VARS:
             s = socket.socket()

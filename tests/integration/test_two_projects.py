@@ -64,8 +64,17 @@ def free_ports(count):
             s.close()
 
 
+STACK_KEYS = ("alloy", "tempo", "loki", "mimir", "grafana", "mysqld_exporter", "redis_exporter")
+
+
 def images():
     return json.loads(sh(sys.executable, "-m", "tests.harness.dockerhost", "print-images", cwd=str(ROOT)))
+
+
+def stack_vars(keys=STACK_KEYS):
+    """`lgtm_images` for `keys`, plus what the harness sets for stand-ins (tests/harness/images.json)."""
+    return json.loads(sh(sys.executable, "-m", "tests.harness.dockerhost", "stack-vars", "--keys", *keys,
+                         cwd=str(ROOT)))
 
 
 def example_copy(target, project):
@@ -83,9 +92,7 @@ def example_copy(target, project):
 
 
 def vars_file(path, ports):
-    found = images()
-    keys = ("alloy", "tempo", "loki", "mimir", "grafana", "mysqld_exporter", "redis_exporter")
-    data = {"lgtm_images": dict((k, found[k]) for k in keys)}
+    data = stack_vars()
     data.update(zip(HOST_PORT_VARS, ports))
     # The legacy Jaeger ports Alloy takes over (6831/udp, 14268...) have no host-port variable yet: two projects
     # migrated from Jaeger would both publish them. Off here; the test is about the OTLP path.

@@ -6,7 +6,7 @@ parsed by the real promtool, and the bundled MySQL/Redis dashboards' metrics are
 exporters' output. The API is the real Go program of docs/examples/go (the example's code after the Go
 guide, built against Debian's OpenTelemetry Go SDK): what it logs and the OTLP it sends are real, decoded here
 with the real protobuf definitions. Jaeger, Loki, Promtail, Grafana, Alloy, Tempo and Mimir containers are
-orchestration-only stand-ins (lgtm-test/standin-*): checks on them prove that compose created, replaced,
+orchestration-only stand-ins (lgtm-test/standin/*): checks on them prove that compose created, replaced,
 removed and mounted the right containers, nothing about telemetry, config acceptance or correlation (the Alloy
 stand-in only hands back, undecoded, the bytes the API posted to its address).
 """

@@ -93,7 +93,7 @@ def test_real_catalog_is_valid_and_pinned():
         for ref in (spec["local"], spec.get("upstream", spec["local"])):
             assert not ref.endswith(":latest"), name
         if spec["kind"] == "standin" and name != "standin_base":
-            assert spec["local"].startswith("lgtm-test/standin-"), name
+            assert spec["local"].startswith("lgtm-test/standin/"), name
             assert "upstream" in spec, f"{name}: a stand-in needs the real image a pulling machine uses"
         if "context" in spec:
             assert (dh.CONTEXTS_DIR / spec["context"] / "Dockerfile").is_file(), name
@@ -127,7 +127,7 @@ def test_resolve_images_switches_with_one_variable():
     catalog = dh.load_catalog()
     local = dh.resolve_images(catalog, "local")
     upstream = dh.resolve_images(catalog, "upstream")
-    assert local["tempo"] == "lgtm-test/standin-tempo:orchestration-only"
+    assert local["tempo"] == "lgtm-test/standin/tempo:orchestration-only"
     assert upstream["tempo"].startswith("grafana/tempo:")
     assert "standin_base" not in local
     assert not any("standin" in ref for ref in upstream.values())

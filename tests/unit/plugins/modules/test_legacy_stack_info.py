@@ -192,7 +192,7 @@ def test_partial_lgtm_project(resolver):
         ("x", {"image": "grafana/grafana-enterprise:10.2.0"}, "grafana"),
         ("x", {"image": "bitnami/redis-exporter:1.58.0"}, "redis_exporter"),
         ("x", {"image": "valkey/valkey:7.2"}, "redis"),
-        ("x", {"image": "lgtm-test/standin-jaeger:orchestration-only"}, "jaeger"),
+        ("x", {"image": "lgtm-test/standin/jaeger:orchestration-only"}, "jaeger"),
         ("x", {"image": "lgtm-test/mariadb:10.11"}, "mysql"),
         ("x", {"image": "registry:5000/grafana/agent:v0.40.0"}, "grafana_agent"),
         # A name or a port alone never makes a service one the migration removes.
