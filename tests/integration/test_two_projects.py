@@ -16,6 +16,7 @@ import uuid
 
 import pytest
 
+from tests.harness import dockerhost
 from tests.integration.conftest import EXAMPLE, ROOT
 
 PROJECTS = ("lgtm-par-two-a", "lgtm-par-two-b")
@@ -64,14 +65,11 @@ def free_ports(count):
             s.close()
 
 
-STACK_KEYS = ("alloy", "tempo", "loki", "mimir", "grafana", "mysqld_exporter", "redis_exporter")
-
-
 def images():
     return json.loads(sh(sys.executable, "-m", "tests.harness.dockerhost", "print-images", cwd=str(ROOT)))
 
 
-def stack_vars(keys=STACK_KEYS):
+def stack_vars(keys=dockerhost.STACK_KEYS):
     """`lgtm_images` for `keys`, plus what the harness sets for stand-ins (tests/harness/images.json)."""
     return json.loads(sh(sys.executable, "-m", "tests.harness.dockerhost", "stack-vars", "--keys", *keys,
                          cwd=str(ROOT)))

@@ -155,7 +155,7 @@ def test_ensure_images_builds_only_what_changed(monkeypatch, tmp_path):
         "images": {
             "real": {"kind": "real", "context": "ctx", "local": "lgtm-test/real:1"},
             "sbase": {"kind": "standin", "context": "ctx", "local": "lgtm-test/standin:o"},
-            "tempo": {"kind": "standin", "from": "sbase", "ports": [3200], "local": "lgtm-test/standin-tempo:o"},
+            "tempo": {"kind": "standin", "from": "sbase", "ports": [3200], "local": "lgtm-test/standin/tempo:o"},
         },
     }
     monkeypatch.setattr(dh, "load_catalog", lambda: catalog)
@@ -171,7 +171,7 @@ def test_ensure_images_builds_only_what_changed(monkeypatch, tmp_path):
 
     monkeypatch.setattr(dh, "docker_build", fake_build)
     first = dh.ensure_images()
-    assert built == ["lgtm-test/real:1", "lgtm-test/standin:o", "lgtm-test/standin-tempo:o"]
+    assert built == ["lgtm-test/real:1", "lgtm-test/standin:o", "lgtm-test/standin/tempo:o"]
     assert first["tempo"].startswith("built")
     built.clear()
     second = dh.ensure_images()

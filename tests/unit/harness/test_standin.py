@@ -77,6 +77,25 @@ def test_posts_are_handed_back_as_they_came(server):
     assert base64.b64decode(kept[-1]["body"]) == b"\x0a\x00binary"
 
 
+@pytest.mark.parametrize("argv", [
+    ["validate", "/etc/alloy/config.alloy"],
+    ["-config.file=/etc/lgtm-validate/tempo.yaml", "-config.verify=true"],
+    ["-config.file=/etc/lgtm-validate/loki.yaml", "-verify-config"],
+    ["-config.file=/etc/lgtm-validate/mimir.yaml", "-print.config"],
+])
+def test_asked_to_check_a_configuration_it_refuses_at_once(argv):
+    """What the roles run a real image with: a stand-in vouches for nothing and never blocks the run."""
+    # The file need not exist: the refusal comes first.
+    proc = subprocess.run([sys.executable, str(STANDIN)] + argv, capture_output=True, text=True, timeout=20,
+                          env={"STANDIN_PORTS": "0"}, check=False)
+    assert proc.returncode == 3 and "cannot check a configuration" in proc.stderr
+
+
+def test_a_normal_start_is_not_taken_for_a_check(standin):
+    assert not standin.asks_for_a_check(["-config.file=/etc/tempo.yaml", "-target=all"])
+    assert not standin.asks_for_a_check(["run", "/etc/alloy/config.alloy", "--server.http.listen-addr=0.0.0.0:12345"])
+
+
 def test_missing_config_file_fails_the_start(tmp_path):
     proc = subprocess.run(
         [sys.executable, str(STANDIN), f"-config.file={tmp_path / 'absent.yaml'}"],

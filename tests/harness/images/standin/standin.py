@@ -17,7 +17,12 @@ Behaviour:
   real client sent to this address - the stand-in itself never reads them;
 * every argument of the form --*config.file=PATH, --config=PATH or `run PATH`
   must name a readable file, else it exits 2: a broken bind mount fails the
-  container like it would fail the real component's start.
+  container like it would fail the real component's start;
+* asked to check a configuration (`validate PATH`, -config.verify,
+  -verify-config, -print.config: what the roles run the real image with) it
+  exits 3 at once and says so: it can vouch for nothing, and a run that forgot
+  the harness's standin_variables (lgtm_image_checks: false) fails instead of
+  waiting on a server that never ends.
 """
 
 import base64
@@ -33,6 +38,7 @@ COMPONENT = os.environ.get("STANDIN_COMPONENT", "unknown")
 READY_PATH = os.environ.get("STANDIN_READY_PATH", "/ready")
 PORTS = [int(p) for p in os.environ.get("STANDIN_PORTS", "8080").split()]
 CONFIG_ARG = re.compile(r"^--?(?:[\w.-]*config[.-]file|config)=(.+)$")
+CHECK_ARG = re.compile(r"^--?(?:config\.verify|verify-config|print\.config)(?:=.*)?$")
 POSTS = {"count": 0, "kept": []}
 KEEP = 200
 LOCK = threading.Lock()
@@ -47,6 +53,10 @@ def config_paths(argv):
         elif arg == "run" and index + 1 < len(argv) and not argv[index + 1].startswith("-"):
             paths.append(argv[index + 1])
     return paths
+
+
+def asks_for_a_check(argv):
+    return bool(argv) and argv[0] == "validate" or any(CHECK_ARG.match(arg) for arg in argv)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -90,6 +100,10 @@ class Handler(BaseHTTPRequestHandler):
 
 def main():
     print(f"lgtm-test stand-in for {COMPONENT}: ORCHESTRATION ONLY, not the real component", flush=True)
+    if asks_for_a_check(sys.argv[1:]):
+        print(f"stand-in {COMPONENT}: cannot check a configuration (orchestration only); runs on stand-ins need "
+              "tests/harness/images.json's standin_variables (lgtm_image_checks: false)", file=sys.stderr, flush=True)
+        return 3
     for path in config_paths(sys.argv[1:]):
         if not os.access(path, os.R_OK) or not os.path.isfile(path):
             print(f"stand-in {COMPONENT}: config file {path} is missing or unreadable", file=sys.stderr, flush=True)
