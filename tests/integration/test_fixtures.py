@@ -137,6 +137,18 @@ def playbook(inv, *extra):
     return proc.returncode, Output(proc.stdout + proc.stderr)
 
 
+def failures(out, tail=2000):
+    """What a failed run says: each `fatal:`/`failed:` block (the task before it and 40 lines after), then the tail.
+    Ten hosts' output interleaves; the last 6000 characters alone can miss the one that failed."""
+    lines = str(out).splitlines()
+    blocks = []
+    for index, line in enumerate(lines):
+        if re.match(r"^(fatal|failed): \[", line):
+            task = next((lines[i] for i in range(index, -1, -1) if lines[i].startswith("TASK [")), "")
+            blocks.append("\n".join([task] + lines[index:index + 40]))
+    return "\n...\n".join(blocks)[-12000:] + "\n--- tail ---\n" + str(out)[-tail:]
+
+
 def recap(out):
     """host -> {ok, changed, failed, ...} of a run's PLAY RECAP (the last one per host)."""
     found = {}
@@ -176,7 +188,7 @@ def test_every_fixture_previews_and_migrates(fixtures):
     # The engine as far as these projects go: the suite's other engine lane runs beside this one.
     engine = engine_state(PREFIX)
     rc, out = playbook(inv, "--check", "--diff")
-    assert rc == 0, out[-6000:]
+    assert rc == 0, failures(out)
     counts = recap(out)
     assert set(counts) == set(hosts), sorted(counts)
     for host, name in hosts.items():
@@ -186,7 +198,7 @@ def test_every_fixture_previews_and_migrates(fixtures):
 
     # The migration itself.
     rc, out = playbook(inv)
-    assert rc == 0, out[-6000:]
+    assert rc == 0, failures(out)
     counts = recap(out)
     for host, name in hosts.items():
         assert counts[host]["failed"] == 0 and counts[host]["changed"] > 0, (name, counts[host])
