@@ -93,3 +93,73 @@ def diff_entry(path, before, after):
     return dict(before_header=path if before is not None else "%s (absent)" % path,
                 after_header=path if after is not None else "%s (absent)" % path,
                 before=before or "", after=after or "")
+
+
+# --------------------------------------------------------------------------- secret files
+
+
+def owner_ids(owner, group):
+    """(uid, gid) for names or numbers; None for an unset one. KeyError names the unknown one."""
+    import grp
+    import pwd
+
+    def one(value, lookup, kind):
+        if value in (None, ""):
+            return None
+        if str(value).isdigit():
+            return int(value)
+        try:
+            return lookup(value)
+        except KeyError:
+            raise KeyError("unknown %s %r" % (kind, value))
+
+    return (one(owner, lambda n: pwd.getpwnam(n).pw_uid, "user"), one(group, lambda n: grp.getgrnam(n).gr_gid, "group"))
+
+
+def secret_state(path):
+    """(bytes, mode, uid, gid) of an existing file, or None. An unreadable file raises OSError."""
+    if not os.path.lexists(path):
+        return None
+    if not os.path.isfile(path) or os.path.islink(path):
+        raise InputError(path, "exists and is not a regular file")
+    info = os.stat(path)
+    with open(path, "rb") as handle:
+        return handle.read(), info.st_mode & 0o7777, info.st_uid, info.st_gid
+
+
+def write_secret(path, data, mode, uid=None, gid=None):
+    """Replace `path` by `data` through a temporary file that has its final mode, owner and group before the first
+    byte is written; a file never exists with other permissions."""
+    tmp = os.path.join(os.path.dirname(path), ".%s.lgtm-tmp" % os.path.basename(path))
+    if os.path.lexists(tmp):
+        os.remove(tmp)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        if uid is not None or gid is not None:
+            os.fchown(fd, -1 if uid is None else uid, -1 if gid is None else gid)
+        os.fchmod(fd, mode)
+        os.write(fd, data)
+    except OSError:
+        os.close(fd)
+        os.remove(tmp)
+        raise
+    os.close(fd)
+    os.rename(tmp, path)
+
+
+def secret_differs(state, data, mode, uid, gid):
+    """What must change for a secret file: "content", "attributes" or ""."""
+    if state is None or data is None:
+        return "content" if (state is None) != (data is None) else ""
+    if state[0] != data:
+        return "content"
+    if state[1] != mode or (uid is not None and state[2] != uid) or (gid is not None and state[3] != gid):
+        return "attributes"
+    return ""
+
+
+def secret_diff_entry(path, state, data):
+    """A diff entry that names the file and never shows its content."""
+    return diff_entry(path, None if state is None else "(secret content, not shown)\n",
+                      None if data is None else "(secret content, not shown: %s)\n"
+                      % ("new file" if state is None else "changes"))

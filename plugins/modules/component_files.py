@@ -23,7 +23,9 @@ description:
   - An image that is not on the engine, or no O(image) at all (a role whose image check is off, for an image
     that implements nothing to check with), never vouches for a configuration; files asking for
     O(files[].check=image) then get their O(files[].fallback_check).
-  - Not for secrets (contents appear in the diff).
+  - Secrets go in O(secret_files) (never in O(files), whose contents appear in the diff): their content is never
+    shown, returned or logged, and a new content is written to a file created with its final mode, owner and group
+    from the first byte.
 author:
   - lgtm.stack developers (@lgtm-stack)
 options:
@@ -77,6 +79,38 @@ options:
         type: str
         choices: [none, yaml, json_dashboard]
         default: yaml
+  secret_files:
+    description:
+      - Files whose content is a secret (credentials). Written before the checks of O(files) run (a compose
+        fragment may name one as an C(env_file), which Compose checks exists); a refused check puts each back as it
+        was. The diff names the file and says its content changes, never what it is.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: Path relative to O(dir) (its directory must exist or be created by O(dir)/O(directories)).
+        type: str
+        required: true
+      content:
+        description: The whole content the file must have (never logged).
+        type: str
+        default: ""
+      state:
+        description: C(absent) removes the file.
+        type: str
+        choices: [present, absent]
+        default: present
+      mode:
+        description: The file's mode, octal.
+        type: raw
+        default: "0600"
+      owner:
+        description: Its owner (name or uid); unset keeps the writer's.
+        type: str
+      group:
+        description: Its group (name or gid); unset keeps the writer's.
+        type: str
   compose_project_directory:
     description: The project directory of the C(compose) check (relative paths resolve against it).
     type: path
@@ -214,7 +248,67 @@ def _undo(todo, made):
             pass
 
 
-def _check_all(module, directory, todo, vouch, made):
+def _compare_secrets(module, directory):
+    """One entry per secret file: its path, state before (bytes, mode, uid, gid or None), bytes it should have,
+    mode, owner ids, and what differs ("content", "attributes", "")."""
+    entries = []
+    for spec in module.params["secret_files"]:
+        path = _target(module, directory, spec["name"])
+        mode = spec["mode"]
+        if isinstance(mode, str) and not (mode.isdigit() and set(mode) <= set("01234567")):
+            module.fail_json(msg="%s: mode %r of %s must be octal, such as '0600'" % (directory, mode, spec["name"]))
+        try:
+            uid, gid = C.owner_ids(spec["owner"], spec["group"])
+            before = C.secret_state(path)
+        except KeyError as exc:
+            module.fail_json(msg="%s: %s of %s" % (directory, exc.args[0], spec["name"]))
+        except (OSError, C.InputError) as exc:
+            module.fail_json(msg="%s: cannot read it to compare: %s" % (path, exc), file=path)
+        data = spec["content"].encode("utf-8") if spec["state"] == "present" else None
+        mode = int(mode, 8) if isinstance(mode, str) else mode
+        entries.append(dict(name=spec["name"], path=path, before=before, data=data, mode=mode, uid=uid, gid=gid,
+                            differs=C.secret_differs(before, data, mode, uid, gid)))
+    return [e for e in entries if e["differs"]]
+
+
+def _write_secrets(module, secrets, made):
+    """Write (or remove) each changed secret; returns the ones done, for _restore_secrets."""
+    done = []
+    for entry in secrets:
+        try:
+            _ensure_dir(os.path.dirname(entry["path"]), made)
+            if entry["data"] is None:
+                os.remove(entry["path"])
+            elif entry["differs"] == "content":
+                C.write_secret(entry["path"], entry["data"], entry["mode"], entry["uid"], entry["gid"])
+            else:
+                os.chmod(entry["path"], entry["mode"])
+                if entry["uid"] is not None or entry["gid"] is not None:
+                    os.chown(entry["path"], -1 if entry["uid"] is None else entry["uid"],
+                             -1 if entry["gid"] is None else entry["gid"])
+            done.append(entry)
+        except OSError as exc:
+            _restore_secrets(done)
+            _undo([], made)
+            module.fail_json(msg="%s: cannot write: %s; nothing of this component was changed" % (entry["path"], exc),
+                             file=entry["path"])
+    return done
+
+
+def _restore_secrets(done):
+    """Put each secret written by this call back as it was (a refused check changes nothing)."""
+    for entry in reversed(done):
+        before = entry["before"]
+        try:
+            if before is None:
+                os.remove(entry["path"])
+            else:
+                C.write_secret(entry["path"], before[0], before[1], before[2], before[3])
+        except OSError:
+            pass
+
+
+def _check_all(module, directory, todo, vouch, made, undo_more=lambda: None):
     """Write each new content next to its destination and check it; on any refusal undo everything and fail."""
     for entry in todo:
         try:
@@ -223,6 +317,7 @@ def _check_all(module, directory, todo, vouch, made):
             with open(entry["tmp"], "w", encoding="utf-8") as handle:
                 handle.write(entry["after"])
         except OSError as exc:
+            undo_more()
             _undo(todo, made)
             module.fail_json(msg="%s: cannot write: %s; nothing of this component was changed" % (entry["path"], exc),
                              file=entry["path"])
@@ -237,6 +332,7 @@ def _check_all(module, directory, todo, vouch, made):
             if rc != 0:
                 problem = "%s exited %d: %s" % (" ".join(argv[:3]), rc, (err or out).strip()[-2000:])
         if problem:
+            undo_more()
             _undo(todo, made)
             module.fail_json(msg="%s: the new content was refused by the %s check, nothing of this component was "
                                  "changed: %s" % (entry["path"], kind, problem), file=entry["path"])
@@ -271,6 +367,14 @@ def main():
                 only_in_existing_dir=dict(type="bool", default=False),
                 fallback_check=dict(type="str", choices=["none", "yaml", "json_dashboard"], default="yaml"),
             )),
+            secret_files=dict(type="list", elements="dict", default=[], no_log=False, options=dict(
+                name=dict(type="str", required=True),
+                content=dict(type="str", default="", no_log=True),
+                state=dict(type="str", choices=["present", "absent"], default="present"),
+                mode=dict(type="raw", default="0600"),
+                owner=dict(type="str"),
+                group=dict(type="str"),
+            )),
             compose_project_directory=dict(type="path"),
             image=dict(type="str"),
             image_check=dict(type="dict", default={}, options=dict(
@@ -285,20 +389,24 @@ def main():
     _check_input(module, directory)
     made = _make_dirs(module, directory)
     entries = _compare(module, directory)
+    secrets = _compare_secrets(module, directory)
     todo = [e for e in entries if e["after"] is not None and e["after"] != e["before"]]
     gone = [e for e in entries if e["after"] is None and e["before"] is not None]
-    result = dict(changed=bool(made or todo or gone or any(e["mode_only"] for e in entries)),
-                  changed_files=[e["spec"]["name"] for e in entries if e in todo or e in gone or e["mode_only"]],
+    result = dict(changed=bool(made or todo or gone or secrets or any(e["mode_only"] for e in entries)),
+                  changed_files=[e["spec"]["name"] for e in entries if e in todo or e in gone or e["mode_only"]]
+                  + [e["name"] for e in secrets],
                   image_vouched=None)
     if module._diff:
-        result["diff"] = [C.diff_entry(e["path"], e["before"], e["after"]) for e in todo + gone]
+        result["diff"] = [C.diff_entry(e["path"], e["before"], e["after"]) for e in todo + gone] + [
+            C.secret_diff_entry(e["path"], e["before"], e["data"]) for e in secrets if e["differs"] == "content"]
     if any(e["spec"]["check"] == "image" for e in todo) and not module.check_mode:
         result["image_vouched"], note = C.image_can_vouch(module.run_command, module.params["image"])
         if note:
             result["image_note"] = note
     if module.check_mode:
         module.exit_json(**result)
-    _check_all(module, directory, todo, result["image_vouched"], made)
+    written = _write_secrets(module, secrets, made)
+    _check_all(module, directory, todo, result["image_vouched"], made, lambda: _restore_secrets(written))
     for entry in todo:
         module.atomic_move(entry["tmp"], entry["path"])
     for entry in gone:

@@ -44,9 +44,10 @@ def test_scrape_secrets_are_written_0600_and_never_logged():
     from pathlib import Path
 
     tasks = yaml.safe_load((Path(__file__).resolve().parents[3] / "roles/alloy/tasks/configure.yml").read_text())
-    (write,) = [t for t in tasks if "scrape.env" in str(t.get("ansible.builtin.copy", {}).get("dest", ""))]
-    assert write["ansible.builtin.copy"]["mode"] == "0600" and write["no_log"] is True
-    assert "lgtm_alloy_scrape_secrets | length > 0" in write["when"]
+    (write,) = [s for t in tasks for s in (t.get("lgtm.stack.component_files") or {}).get("secret_files") or []
+                if s["name"] == "scrape.env"]
+    assert write["mode"] == "0600" and "'present' if lgtm_alloy_scrape_secrets | length > 0 else 'absent'" in write["state"]
+    assert not [t["name"] for t in tasks if "ansible.builtin.copy" in t], "a secret only through secret_files"
     specs = yaml.safe_load((Path(__file__).resolve().parents[3] / "roles/alloy/meta/argument_specs.yml").read_text())
     assert specs["argument_specs"]["main"]["options"]["lgtm_alloy_scrape_secrets"]["no_log"] is True
 

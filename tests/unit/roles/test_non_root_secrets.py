@@ -34,20 +34,33 @@ def test_grafana_joins_the_users_group_next_to_the_remote_secrets_groups(render_
     assert grafana(NON_ROOT)["user"] == "472:0"
 
 
-def test_the_secret_file_tasks_chown_only_as_root():
-    """The tasks themselves: owner given only as root (a user cannot chown), 0640 with the user's group otherwise."""
+def _secret_specs(tasks):
+    """(task, secret file spec) of every component_files call, a field given as one task variable read from it."""
+    for task in tasks:
+        for spec in (task.get("lgtm.stack.component_files") or {}).get("secret_files") or []:
+            resolved = {}
+            for key, value in spec.items():
+                name = value[3:-3].strip() if isinstance(value, str) and value.startswith("{{ __") else None
+                resolved[key] = task.get("vars", {}).get(name, value) if name else value
+            yield task, resolved
+
+
+def test_the_secret_files_chown_only_as_root():
+    """The secret files: owner given only as root (a user cannot chown), 0640 with the user's group otherwise;
+    written by component_files' secret_files (never shown), never by a task that would need no_log."""
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[3] / "roles"
     tasks = (yaml.safe_load((root / "exporters/tasks/configure.yml").read_text())
              + yaml.safe_load((root / "grafana/tasks/configure.yml").read_text()))
-    secret_writers = [t for t in tasks if t.get("no_log") and ("ansible.builtin.copy" in t or "ansible.builtin.template" in t)]
-    assert len(secret_writers) == 3
-    for task in secret_writers:
-        args = task.get("ansible.builtin.copy") or task.get("ansible.builtin.template")
-        assert args["owner"].endswith("if __lgtm_exporters_as_root else omit }}") or \
-            args["owner"].endswith("if __lgtm_grafana_as_root else omit }}"), task["name"]
-        assert "'0600' if" in args["mode"] and "else '0640'" in args["mode"], task["name"]
-        assert "ansible_facts.user_gid" in args["group"], task["name"]
+    specs = list(_secret_specs(tasks))
+    assert sorted(spec["name"] for _task, spec in specs) == [
+        "admin_password", "mysqld-exporter.my.cnf", "redis-exporter.passwords.json"]
+    for task, spec in specs:
+        assert spec["owner"].endswith("if __lgtm_exporters_as_root else '' }}") or \
+            spec["owner"].endswith("if __lgtm_grafana_as_root else '' }}"), task["name"]
+        assert "'0600' if" in spec["mode"] and "else '0640'" in spec["mode"], task["name"]
+        assert "ansible_facts.user_gid" in spec["group"], task["name"]
+    assert not [t["name"] for t in tasks if "ansible.builtin.copy" in t or "ansible.builtin.template" in t]
     facts = [t for t in tasks if "ansible.builtin.setup" in t]
     assert len(facts) == 2 and all(t["when"] == "ansible_facts.user_uid is not defined" for t in facts)

@@ -186,3 +186,90 @@ def test_an_existing_file_that_is_not_text_is_named_and_left_alone(tmp_path, run
     result, failed = run_module(component_files, {"dir": str(base), "files": [{"name": "loki.yaml", "content": "a: 1\n"}]})
     assert failed and "loki.yaml" in result["msg"] and "not UTF-8" in result["msg"]
     assert (base / "loki.yaml").read_bytes() == b"\xff\xfe binary"
+
+
+# --------------------------------------------------------------------------- secret files
+
+MYCNF = "[client]\nuser=exporter\npassword=s3cr3t-Exp0rter\nhost=mysql\n"
+
+
+def _secret_args(tmp_path, **secret):
+    spec = dict({"name": "mysqld-exporter.my.cnf", "content": MYCNF, "mode": "0600"}, **secret)
+    return {"dir": str(tmp_path / "observability" / "exporters"), "_ansible_diff": True,
+            "files": [{"name": "compose.yaml", "content": "services: {}\n", "check": "yaml"}],
+            "secret_files": [spec]}
+
+
+def test_a_secret_is_born_with_its_mode_never_shown_and_rewritten_only_when_it_changes(tmp_path, run_module,
+                                                                                      no_engine, monkeypatch):
+    path = tmp_path / "observability" / "exporters" / "mysqld-exporter.my.cnf"
+    modes_at_creation = []
+    real_open = os.open
+
+    def watching_open(name, flags, mode=0o777, *rest):
+        if str(name).endswith(".lgtm-tmp") and flags & os.O_CREAT:
+            modes_at_creation.append(mode)
+        return real_open(name, flags, mode, *rest)
+
+    monkeypatch.setattr(os, "open", watching_open)
+    check, _ = run_module(component_files, _secret_args(tmp_path), check_mode=True)
+    assert check["changed"] and "mysqld-exporter.my.cnf" in check["changed_files"] and not path.exists()
+    result, failed = run_module(component_files, _secret_args(tmp_path))
+    assert not failed and result["changed_files"] == ["compose.yaml", "mysqld-exporter.my.cnf"]
+    assert path.read_text() == MYCNF and stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert modes_at_creation and all(m == 0o600 for m in modes_at_creation), "born 0600, never wider"
+    assert "s3cr3t" not in repr(result) and "s3cr3t" not in repr(check)
+    assert [d["after"] for d in check["diff"] if "my.cnf" in d["after_header"]] == [
+        "(secret content, not shown: new file)\n"]
+    again, _ = run_module(component_files, _secret_args(tmp_path))
+    assert again["changed"] is False
+    # Another password: the diff says that it changes, not what it was or is.
+    changed, _ = run_module(component_files, _secret_args(tmp_path, content=MYCNF.replace("s3cr3t", "n3w")))
+    assert changed["changed_files"] == ["mysqld-exporter.my.cnf"] and "n3w" in path.read_text()
+    (entry,) = changed["diff"]
+    assert entry["before"] == "(secret content, not shown)\n" and "n3w" not in repr(changed)
+    # Only the mode differs: fixed, no diff entry.
+    os.chmod(path, 0o644)
+    mode_only, _ = run_module(component_files, _secret_args(tmp_path, content=MYCNF.replace("s3cr3t", "n3w")))
+    assert mode_only["changed"] and mode_only["diff"] == [] and stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    gone, _ = run_module(component_files, _secret_args(tmp_path, state="absent"))
+    assert gone["changed_files"] == ["mysqld-exporter.my.cnf"] and not path.exists()
+    assert sorted(os.listdir(path.parent)) == ["compose.yaml"], "no temporary file left"
+
+
+def test_the_content_option_is_no_log():
+    import ast
+    import inspect
+
+    source = inspect.getsource(component_files.main)
+    secret = [n for n in ast.walk(ast.parse(source)) if isinstance(n, ast.keyword) and n.arg == "secret_files"]
+    (call,) = [n.value for n in secret]
+    options = [k.value for k in call.keywords if k.arg == "options"][0]
+    content = [k.value for k in options.keywords if k.arg == "content"][0]
+    assert any(k.arg == "no_log" and k.value.value is True for k in content.keywords)
+
+
+def test_a_refused_check_puts_every_secret_back(tmp_path, run_module, no_engine):
+    base = tmp_path / "observability" / "exporters"
+    base.mkdir(parents=True)
+    (base / "mysqld-exporter.my.cnf").write_text(MYCNF)
+    os.chmod(base / "mysqld-exporter.my.cnf", 0o600)
+    args = _secret_args(tmp_path, content="[client]\npassword=other\n")
+    args["secret_files"].append({"name": "redis-exporter.passwords.json", "content": '{"redis://redis:6379": "x"}\n'})
+    args["files"] = [{"name": "compose.yaml", "content": "- not a mapping\n", "check": "yaml"}]
+    result, failed = run_module(component_files, args)
+    assert failed and "refused by the yaml check" in result["msg"]
+    assert (base / "mysqld-exporter.my.cnf").read_text() == MYCNF
+    assert stat.S_IMODE(os.stat(base / "mysqld-exporter.my.cnf").st_mode) == 0o600
+    assert sorted(os.listdir(base)) == ["mysqld-exporter.my.cnf"], "the new secret and every temporary file gone"
+
+
+def test_a_secret_gets_its_owner_and_group(tmp_path, run_module, no_engine, monkeypatch):
+    chowned = []
+    monkeypatch.setattr(os, "fchown", lambda fd, uid, gid: chowned.append((uid, gid)))
+    result, failed = run_module(component_files, _secret_args(tmp_path, owner="65534", group="4242", mode="0640"))
+    assert not failed and chowned == [(65534, 4242)]
+    path = tmp_path / "observability" / "exporters" / "mysqld-exporter.my.cnf"
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o640
+    bad, failed = run_module(component_files, _secret_args(tmp_path, owner="no-such-user-lgtm"))
+    assert failed and "unknown user 'no-such-user-lgtm'" in bad["msg"]
