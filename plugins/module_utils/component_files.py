@@ -135,16 +135,25 @@ def write_secret(path, data, mode, uid=None, gid=None):
         os.remove(tmp)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        if uid is not None or gid is not None:
-            os.fchown(fd, -1 if uid is None else uid, -1 if gid is None else gid)
-        os.fchmod(fd, mode)
-        os.write(fd, data)
+        with os.fdopen(fd, "wb") as handle:
+            if uid is not None or gid is not None:
+                os.fchown(handle.fileno(), -1 if uid is None else uid, -1 if gid is None else gid)
+            os.fchmod(handle.fileno(), mode)
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
     except OSError:
-        os.close(fd)
         os.remove(tmp)
         raise
-    os.close(fd)
     os.rename(tmp, path)
+
+
+def secret_bytes(value):
+    """The bytes of a secret file: a string as it is, a mapping or a list as JSON and a line break (what a template
+    engine may have made of a JSON text is written back as that JSON)."""
+    if isinstance(value, (dict, list)):
+        return (json.dumps(value) + "\n").encode("utf-8")
+    return ("%s" % value).encode("utf-8")
 
 
 def secret_differs(state, data, mode, uid, gid):

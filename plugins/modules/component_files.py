@@ -23,8 +23,9 @@ description:
   - An image that is not on the engine, or no O(image) at all (a role whose image check is off, for an image
     that implements nothing to check with), never vouches for a configuration; files asking for
     O(files[].check=image) then get their O(files[].fallback_check).
-  - Secrets go in O(secret_files) (never in O(files), whose contents appear in the diff): their content is never
-    shown, returned or logged, and a new content is written to a file created with its final mode, owner and group
+  - Secrets go in O(secret_files) and O(secrets), never in O(files), whose contents appear in the diff. Their
+    content is never shown, returned or logged (O(secrets) is C(no_log), so the target's log of the call says
+    C(NOT_LOGGING_PARAMETER)), and a new content is written to a file created with its final mode, owner and group
     from the first byte.
 author:
   - lgtm.stack developers (@lgtm-stack)
@@ -92,12 +93,8 @@ options:
         description: Path relative to O(dir) (its directory must exist or be created by O(dir)/O(directories)).
         type: str
         required: true
-      content:
-        description: The whole content the file must have (never logged).
-        type: str
-        default: ""
       state:
-        description: C(absent) removes the file.
+        description: C(absent) removes the file (its O(secrets) entry is then not needed).
         type: str
         choices: [present, absent]
         default: present
@@ -111,6 +108,14 @@ options:
       group:
         description: Its group (name or gid); unset keeps the writer's.
         type: str
+  secrets:
+    description:
+      - The content of each present O(secret_files) entry, by its name. A string is written as it is; a mapping or
+        a list is written as JSON and a line break (for instance a password file keyed by address, whose values,
+        the passwords themselves, are then masked in any output too).
+      - Never logged, returned or shown.
+    type: dict
+    default: {}
   compose_project_directory:
     description: The project directory of the C(compose) check (relative paths resolve against it).
     type: path
@@ -252,8 +257,11 @@ def _compare_secrets(module, directory):
     """One entry per secret file: its path, state before (bytes, mode, uid, gid or None), bytes it should have,
     mode, owner ids, and what differs ("content", "attributes", "")."""
     entries = []
+    contents = module.params["secrets"]
     for spec in module.params["secret_files"]:
         path = _target(module, directory, spec["name"])
+        if spec["state"] == "present" and spec["name"] not in contents:
+            module.fail_json(msg="%s: secret file %s has no entry in secrets" % (directory, spec["name"]))
         mode = spec["mode"]
         if isinstance(mode, str) and not (mode.isdigit() and set(mode) <= set("01234567")):
             module.fail_json(msg="%s: mode %r of %s must be octal, such as '0600'" % (directory, mode, spec["name"]))
@@ -264,7 +272,7 @@ def _compare_secrets(module, directory):
             module.fail_json(msg="%s: %s of %s" % (directory, exc.args[0], spec["name"]))
         except (OSError, C.InputError) as exc:
             module.fail_json(msg="%s: cannot read it to compare: %s" % (path, exc), file=path)
-        data = spec["content"].encode("utf-8") if spec["state"] == "present" else None
+        data = C.secret_bytes(contents[spec["name"]]) if spec["state"] == "present" else None
         mode = int(mode, 8) if isinstance(mode, str) else mode
         entries.append(dict(name=spec["name"], path=path, before=before, data=data, mode=mode, uid=uid, gid=gid,
                             differs=C.secret_differs(before, data, mode, uid, gid)))
@@ -288,15 +296,23 @@ def _write_secrets(module, secrets, made):
                              -1 if entry["gid"] is None else entry["gid"])
             done.append(entry)
         except OSError as exc:
-            _restore_secrets(done)
+            left = _restore_secrets(done)
             _undo([], made)
-            module.fail_json(msg="%s: cannot write: %s; nothing of this component was changed" % (entry["path"], exc),
-                             file=entry["path"])
+            module.fail_json(msg="%s: cannot write: %s; %s" % (entry["path"], exc, _unchanged(left)), file=entry["path"])
     return done
 
 
+def _unchanged(left):
+    """What a failure message says of the component's state."""
+    if not left:
+        return "nothing of this component was changed"
+    return "nothing else of this component was changed, but these could not be put back: " + ", ".join(left)
+
+
 def _restore_secrets(done):
-    """Put each secret written by this call back as it was (a refused check changes nothing)."""
+    """Put each secret written by this call back as it was (a refused check changes nothing); returns what could
+    not be put back, for the failure message."""
+    failed = []
     for entry in reversed(done):
         before = entry["before"]
         try:
@@ -304,11 +320,12 @@ def _restore_secrets(done):
                 os.remove(entry["path"])
             else:
                 C.write_secret(entry["path"], before[0], before[1], before[2], before[3])
-        except OSError:
-            pass
+        except OSError as exc:
+            failed.append("%s (%s)" % (entry["path"], exc))
+    return failed
 
 
-def _check_all(module, directory, todo, vouch, made, undo_more=lambda: None):
+def _check_all(module, directory, todo, vouch, made, undo_more=lambda: []):
     """Write each new content next to its destination and check it; on any refusal undo everything and fail."""
     for entry in todo:
         try:
@@ -317,10 +334,9 @@ def _check_all(module, directory, todo, vouch, made, undo_more=lambda: None):
             with open(entry["tmp"], "w", encoding="utf-8") as handle:
                 handle.write(entry["after"])
         except OSError as exc:
-            undo_more()
+            left = undo_more()
             _undo(todo, made)
-            module.fail_json(msg="%s: cannot write: %s; nothing of this component was changed" % (entry["path"], exc),
-                             file=entry["path"])
+            module.fail_json(msg="%s: cannot write: %s; %s" % (entry["path"], exc, _unchanged(left)), file=entry["path"])
     for entry in todo:
         kind = C.effective_check(entry["spec"], vouch)
         problem = C.python_check(kind, entry["after"])
@@ -332,10 +348,10 @@ def _check_all(module, directory, todo, vouch, made, undo_more=lambda: None):
             if rc != 0:
                 problem = "%s exited %d: %s" % (" ".join(argv[:3]), rc, (err or out).strip()[-2000:])
         if problem:
-            undo_more()
+            left = undo_more()
             _undo(todo, made)
-            module.fail_json(msg="%s: the new content was refused by the %s check, nothing of this component was "
-                                 "changed: %s" % (entry["path"], kind, problem), file=entry["path"])
+            module.fail_json(msg="%s: the new content was refused by the %s check, %s: %s"
+                                 % (entry["path"], kind, _unchanged(left), problem), file=entry["path"])
 
 
 def _make_dirs(module, directory):
@@ -369,12 +385,12 @@ def main():
             )),
             secret_files=dict(type="list", elements="dict", default=[], no_log=False, options=dict(
                 name=dict(type="str", required=True),
-                content=dict(type="str", default="", no_log=True),
                 state=dict(type="str", choices=["present", "absent"], default="present"),
                 mode=dict(type="raw", default="0600"),
                 owner=dict(type="str"),
                 group=dict(type="str"),
             )),
+            secrets=dict(type="dict", default={}, no_log=True),
             compose_project_directory=dict(type="path"),
             image=dict(type="str"),
             image_check=dict(type="dict", default={}, options=dict(
@@ -387,9 +403,9 @@ def main():
     )
     directory = os.path.abspath(module.params["dir"])
     _check_input(module, directory)
+    secrets = _compare_secrets(module, directory)
     made = _make_dirs(module, directory)
     entries = _compare(module, directory)
-    secrets = _compare_secrets(module, directory)
     todo = [e for e in entries if e["after"] is not None and e["after"] != e["before"]]
     gone = [e for e in entries if e["after"] is None and e["before"] is not None]
     result = dict(changed=bool(made or todo or gone or secrets or any(e["mode_only"] for e in entries)),

@@ -193,15 +193,15 @@ def test_an_existing_file_that_is_not_text_is_named_and_left_alone(tmp_path, run
 MYCNF = "[client]\nuser=exporter\npassword=s3cr3t-Exp0rter\nhost=mysql\n"
 
 
-def _secret_args(tmp_path, **secret):
-    spec = dict({"name": "mysqld-exporter.my.cnf", "content": MYCNF, "mode": "0600"}, **secret)
+def _secret_args(tmp_path, content=MYCNF, **secret):
+    spec = dict({"name": "mysqld-exporter.my.cnf", "mode": "0600"}, **secret)
     return {"dir": str(tmp_path / "observability" / "exporters"), "_ansible_diff": True,
             "files": [{"name": "compose.yaml", "content": "services: {}\n", "check": "yaml"}],
-            "secret_files": [spec]}
+            "secret_files": [spec], "secrets": {} if spec.get("state") == "absent" else {spec["name"]: content}}
 
 
-def test_a_secret_is_born_with_its_mode_never_shown_and_rewritten_only_when_it_changes(tmp_path, run_module,
-                                                                                      no_engine, monkeypatch):
+def test_a_secret_is_born_with_its_mode_never_shown_and_rewritten_on_change(tmp_path, run_module, no_engine,
+                                                                            monkeypatch):
     path = tmp_path / "observability" / "exporters" / "mysqld-exporter.my.cnf"
     modes_at_creation = []
     real_open = os.open
@@ -237,16 +237,44 @@ def test_a_secret_is_born_with_its_mode_never_shown_and_rewritten_only_when_it_c
     assert sorted(os.listdir(path.parent)) == ["compose.yaml"], "no temporary file left"
 
 
-def test_the_content_option_is_no_log():
-    import ast
-    import inspect
+def test_the_secrets_never_reach_the_hosts_log_nor_the_result(tmp_path, monkeypatch, no_engine):
+    """AnsibleModule logs every call to the docker host's journal; `secrets` is no_log: it logs as
+    NOT_LOGGING_PARAMETER (a list of dicts would be logged as its repr, where escaped line breaks defeat the
+    masking). The result goes through Ansible's own masking, which sees the contents and the password in a
+    JSON mapping."""
+    import json
 
-    source = inspect.getsource(component_files.main)
-    secret = [n for n in ast.walk(ast.parse(source)) if isinstance(n, ast.keyword) and n.arg == "secret_files"]
-    (call,) = [n.value for n in secret]
-    options = [k.value for k in call.keywords if k.arg == "options"][0]
-    content = [k.value for k in options.keywords if k.arg == "content"][0]
-    assert any(k.arg == "no_log" and k.value.value is True for k in content.keywords)
+    from ansible.module_utils.testing import patch_module_args
+
+    logged = []
+    monkeypatch.setattr(basic.AnsibleModule, "log", lambda self, msg, log_args=None: logged.append(msg))
+    monkeypatch.setattr(basic, "has_journal", False)
+    outputs = []
+
+    def exit_json(self, **result):
+        outputs.append(json.dumps(basic.remove_values(result, self.no_log_values)))
+        raise SystemExit(0)
+
+    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
+    args = _secret_args(tmp_path)
+    args["secret_files"].append({"name": "redis.passwords.json"})
+    args["secrets"]["redis.passwords.json"] = {"redis://redis:6379": "Redis-s3cr3t-pw"}
+    with patch_module_args(dict(args, _ansible_no_log=False)):
+        with pytest.raises(SystemExit):
+            component_files.main()
+    assert logged and all("s3cr3t" not in line for line in logged), logged
+    assert any("secrets=NOT_LOGGING_PARAMETER" in line for line in logged), logged
+    assert outputs and "s3cr3t" not in outputs[0]
+    written = (tmp_path / "observability" / "exporters" / "redis.passwords.json").read_text()
+    assert written == '{"redis://redis:6379": "Redis-s3cr3t-pw"}\n', "a mapping is written as JSON and a line break"
+
+
+def test_a_present_secret_needs_its_content(tmp_path, run_module, no_engine):
+    args = _secret_args(tmp_path)
+    args["secrets"] = {}
+    result, failed = run_module(component_files, args)
+    assert failed and "mysqld-exporter.my.cnf has no entry in secrets" in result["msg"]
+    assert not (tmp_path / "observability").exists(), "bad input creates nothing"
 
 
 def test_a_refused_check_puts_every_secret_back(tmp_path, run_module, no_engine):
@@ -255,7 +283,8 @@ def test_a_refused_check_puts_every_secret_back(tmp_path, run_module, no_engine)
     (base / "mysqld-exporter.my.cnf").write_text(MYCNF)
     os.chmod(base / "mysqld-exporter.my.cnf", 0o600)
     args = _secret_args(tmp_path, content="[client]\npassword=other\n")
-    args["secret_files"].append({"name": "redis-exporter.passwords.json", "content": '{"redis://redis:6379": "x"}\n'})
+    args["secret_files"].append({"name": "redis-exporter.passwords.json"})
+    args["secrets"]["redis-exporter.passwords.json"] = '{"redis://redis:6379": "x"}\n'
     args["files"] = [{"name": "compose.yaml", "content": "- not a mapping\n", "check": "yaml"}]
     result, failed = run_module(component_files, args)
     assert failed and "refused by the yaml check" in result["msg"]
@@ -273,3 +302,20 @@ def test_a_secret_gets_its_owner_and_group(tmp_path, run_module, no_engine, monk
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o640
     bad, failed = run_module(component_files, _secret_args(tmp_path, owner="no-such-user-lgtm"))
     assert failed and "unknown user 'no-such-user-lgtm'" in bad["msg"]
+
+
+def test_secrets_exist_when_the_compose_check_runs(tmp_path, run_module, monkeypatch):
+    """A fragment may name a secret as its env_file, which `docker compose config` insists exists."""
+    seen = []
+    base = tmp_path / "observability" / "alloy"
+
+    def run_command(self, argv, **kwargs):
+        if "config" in argv:
+            seen.append((base / "scrape.env").read_text())
+        return 0, "", ""
+
+    monkeypatch.setattr(basic.AnsibleModule, "run_command", run_command)
+    args = {"dir": str(base), "files": [{"name": "compose.yaml", "content": "services: {}\n", "check": "compose"}],
+            "secret_files": [{"name": "scrape.env"}], "secrets": {"scrape.env": "PW='x'\n"}}
+    result, failed = run_module(component_files, args)
+    assert not failed and seen == ["PW='x'\n"]
