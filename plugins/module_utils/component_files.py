@@ -37,6 +37,12 @@ def image_can_vouch(run, image):
     return True, ""
 
 
+def temp_path(path):
+    """The temporary file next to `path` a new content is written to (and checked on) before it is moved in
+    (`.gitignore` keeps `*.lgtm-tmp` out of git)."""
+    return os.path.join(os.path.dirname(path), ".%s.lgtm-tmp" % os.path.basename(path))
+
+
 def read_text(path):
     """The file's text, or None when it does not exist (InputError when it cannot be read as UTF-8 text)."""
     if not os.path.lexists(path):
@@ -130,7 +136,7 @@ def secret_state(path):
 def write_secret(path, data, mode, uid=None, gid=None):
     """Replace `path` by `data` through a temporary file that has its final mode, owner and group before the first
     byte is written; a file never exists with other permissions."""
-    tmp = os.path.join(os.path.dirname(path), ".%s.lgtm-tmp" % os.path.basename(path))
+    tmp = temp_path(path)
     if os.path.lexists(tmp):
         os.remove(tmp)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

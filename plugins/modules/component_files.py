@@ -203,13 +203,18 @@ def _mode_differs(path, mode):
     return stat.S_IMODE(os.stat(path).st_mode) != (int(mode, 8) if isinstance(mode, str) else mode)
 
 
+def _check_mode_input(module, directory, spec, example):
+    """A file's mode: an octal string (or a number); bad input fails before anything is created."""
+    mode = spec["mode"]
+    if isinstance(mode, str) and not (mode.isdigit() and set(mode) <= set("01234567")):
+        module.fail_json(msg="%s: mode %r of %s must be octal, such as '%s'" % (directory, mode, spec["name"], example))
+
+
 def _check_input(module, directory):
     """Names and modes, before anything is created: bad input fails and changes nothing."""
     for spec in module.params["files"]:
         _target(module, directory, spec["name"])
-        if isinstance(spec["mode"], str) and not (spec["mode"].isdigit() and set(spec["mode"]) <= set("01234567")):
-            module.fail_json(msg="%s: mode %r of %s must be octal, such as '0644'"
-                                 % (directory, spec["mode"], spec["name"]))
+        _check_mode_input(module, directory, spec, "0644")
 
 
 def _compare(module, directory):
@@ -262,9 +267,8 @@ def _compare_secrets(module, directory):
         path = _target(module, directory, spec["name"])
         if spec["state"] == "present" and spec["name"] not in contents:
             module.fail_json(msg="%s: secret file %s has no entry in secrets" % (directory, spec["name"]))
+        _check_mode_input(module, directory, spec, "0600")
         mode = spec["mode"]
-        if isinstance(mode, str) and not (mode.isdigit() and set(mode) <= set("01234567")):
-            module.fail_json(msg="%s: mode %r of %s must be octal, such as '0600'" % (directory, mode, spec["name"]))
         try:
             uid, gid = C.owner_ids(spec["owner"], spec["group"])
             before = C.secret_state(path)
@@ -330,7 +334,7 @@ def _check_all(module, directory, todo, vouch, made, undo_more=lambda: []):
     for entry in todo:
         try:
             _ensure_dir(os.path.dirname(entry["path"]), made)
-            entry["tmp"] = os.path.join(os.path.dirname(entry["path"]), ".%s.lgtm-tmp" % os.path.basename(entry["path"]))
+            entry["tmp"] = C.temp_path(entry["path"])
             with open(entry["tmp"], "w", encoding="utf-8") as handle:
                 handle.write(entry["after"])
         except OSError as exc:
