@@ -13,16 +13,18 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible.plugins.action import ActionBase
-
 from ansible_collections.lgtm.stack.plugins.module_utils.migration_lock import holder_alive, refusal, run_identity
+from ansible_collections.lgtm.stack.plugins.plugin_utils.in_process import ActionModule as InProcessAction
 
 
-class ActionModule(ActionBase):
+class ActionModule(InProcessAction):
+    """The module runs in the worker on a local connection, as every lgtm.stack module does (in_process.py)."""
+
     TRANSFERS_FILES = False
+    _supports_async = False
 
     def run(self, tmp=None, task_vars=None):
-        result = super(ActionModule, self).run(tmp, task_vars)
+        result = super(InProcessAction, self).run(tmp, task_vars)
         args = dict(self._task.args)
         args["owner"] = args.get("owner") or run_identity()
         stale_after = int(args.get("stale_after") or 0)

@@ -19,7 +19,7 @@ SHARED = {"lgtm_project_dir", "lgtm_stack_dir", "lgtm_network", "lgtm_bind_addre
           "lgtm_service_namespace", "lgtm_environment", "lgtm_compose_project", "lgtm_report_language", "lgtm_hosts",
           "lgtm_verify", "lgtm_sre_guide_path", "lgtm_backend", "lgtm_remote", "lgtm_object_storage",
           "lgtm_helm_namespace", "lgtm_helm_dir", "lgtm_verify_span_metrics", "lgtm_service_names",
-          "lgtm_enabled_exporters", "lgtm_image_checks", "lgtm_verify_probe"}
+          "lgtm_enabled_exporters", "lgtm_image_checks", "lgtm_verify_probe", "lgtm_modules_in_process"}
 
 
 def _known_variables():

@@ -1,0 +1,169 @@
+"""plugins/plugin_utils/in_process.py: on a local connection the collection's modules run in Ansible's worker, and
+what the play sees is what a module process gives - results, diffs, check mode, failures, warnings, no_log,
+the task's environment. Each playbook below runs twice, in the worker and with lgtm_modules_in_process=false (a
+module process), and the two JSON outputs must match, apart from timings."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ansible_collections.lgtm.stack.plugins.plugin_utils import in_process
+
+ROOT = Path(__file__).resolve().parents[4]
+VENV_BIN = str(Path(sys.executable).parent)
+
+PLAYBOOK = """
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: A file edited (changed, with a diff; only previewed under --check)
+      lgtm.stack.managed_block:
+        path: "{dir}/notes.md"
+        block: "one line"
+      register: edited
+
+    - name: The same edit again (unchanged)
+      lgtm.stack.managed_block:
+        path: "{dir}/notes.md"
+        block: "one line"
+
+    - name: A module failure (missing argument)
+      lgtm.stack.secret_file_info:
+        reader: "0:0"
+      ignore_errors: true
+
+    - name: A module's own refusal (a compose file that is not there)
+      lgtm.stack.compose_file:
+        path: "{dir}/missing/compose.yaml"
+      ignore_errors: true
+
+    - name: A no_log argument and the task's environment
+      lgtm.stack.secret_file_info:
+        paths: ["{dir}/${{LGTM_IN_PROCESS_PROBE}}"]
+      environment:
+        LGTM_IN_PROCESS_PROBE: value-of-the-environment
+      no_log: true
+
+    - name: A module warning (the legacy analysis of a Grafana without its provisioning mounted)
+      lgtm.stack.legacy_stack_info:
+        project_dir: "{dir}"
+"""
+
+
+def _strip(value):
+    """The JSON callback's output without what differs from run to run (timings, temporary paths)."""
+    if isinstance(value, dict):
+        return dict((k, _strip(v)) for k, v in value.items()
+                    if k not in ("duration", "start", "end", "_ansible_no_log_warning"))
+    if isinstance(value, list):
+        return [_strip(v) for v in value]
+    return value
+
+
+def _play(tmp_path, *args, **env):
+    work = tmp_path / env.get("mode", "x") / "shop"  # one name: the compose project's name comes from it
+    work.mkdir(parents=True)
+    book = work / "play.yml"
+    book.write_text(PLAYBOOK.format(dir=work))
+    (work / "compose.yaml").write_text("services:\n  grafana:\n    image: grafana/grafana:11.1.0\n")
+    run_env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json",
+                   PATH=VENV_BIN + os.pathsep + os.environ.get("PATH", ""), ANSIBLE_NOCOLOR="1")
+    proc = subprocess.run([os.path.join(VENV_BIN, "ansible-playbook"), str(book)] + list(args), cwd=str(ROOT),
+                          env=run_env, capture_output=True, text=True, check=False)
+    text = proc.stdout.replace(str(work), "<work>")
+    return proc.returncode, json.loads(text[text.index("{"):]), proc.stderr
+
+
+def _tasks(output):
+    return [(t["task"]["name"], _strip(t["hosts"]["localhost"])) for t in output["plays"][0]["tasks"]]
+
+
+@pytest.mark.parametrize("check", [False, True], ids=["apply", "check-diff"])
+def test_the_worker_and_a_module_process_give_the_play_the_same_results(tmp_path, check):
+    args = ["--check", "--diff"] if check else ["--diff"]
+    rc_in, out_in, _ = _play(tmp_path, *args, mode="worker")
+    rc_out, out_out, _ = _play(tmp_path, "-e", "lgtm_modules_in_process=false", *args, mode="process")
+    assert rc_in == rc_out == 0
+    ours, theirs = _tasks(out_in), _tasks(out_out)
+    assert [name for name, _ in ours] == [name for name, _ in theirs]
+    for (name, mine), (_, other) in zip(ours, theirs):
+        assert mine == other, name
+    results = dict(ours)
+    edited = results["A file edited (changed, with a diff; only previewed under --check)"]
+    assert edited["changed"] and edited["diff"]
+    assert results["The same edit again (unchanged)"]["changed"] is check  # --check wrote nothing the first time
+    assert "missing required arguments: paths" in results["A module failure (missing argument)"]["msg"]
+    assert results["A no_log argument and the task's environment"]["censored"].startswith("the output has been hidden")
+    warned = results["A module warning (the legacy analysis of a Grafana without its provisioning mounted)"]
+    assert any("is not bind-mounted" in w for w in warned["warnings"])
+    assert out_in["stats"] == out_out["stats"]
+
+
+def test_the_worker_runs_the_module_only_where_it_may(tmp_path):
+    """-vvv says where each module ran: in the worker by default, in a module process when switched off."""
+    book = tmp_path / "one.yml"
+    book.write_text("- hosts: localhost\n  gather_facts: false\n  tasks:\n"
+                    "    - lgtm.stack.secret_file_info: {paths: [/nonexistent]}\n")
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), PATH=VENV_BIN + os.pathsep + os.environ.get("PATH", ""))
+    for extra, in_worker in (([], True), (["-e", "lgtm_modules_in_process=false"], False),
+                             (["-e", "lgtm_modules_in_process={{ 1 == 2 }}"], False)):
+        proc = subprocess.run([os.path.join(VENV_BIN, "ansible-playbook"), str(book), "-vvv"] + extra, cwd=str(ROOT),
+                              env=env, capture_output=True, text=True, check=True)
+        assert ("secret_file_info runs in this worker process" in proc.stdout) is in_worker, extra
+        assert ("AnsiballZ_secret_file_info" in proc.stdout) is not in_worker, extra
+
+
+class _Found:
+    def __init__(self, resolved, collection, name):
+        self.resolved, self.plugin_resolved_collection, self.plugin_resolved_name = resolved, collection, name
+
+
+class _Loader:
+    def __init__(self, found):
+        self.found = found
+
+    def find_plugin_with_context(self, name, collection_list=None):
+        return self.found
+
+
+def test_only_the_collections_own_modules_run_in_the_worker():
+    mine = "ansible_collections.lgtm.stack.plugins.modules.compose_file"
+    assert in_process.collection_module(_Loader(_Found(True, "lgtm.stack", mine)), "compose_file", None) == mine
+    assert in_process.collection_module(_Loader(_Found(True, "ansible.builtin", "x")), "copy", None) is None
+    assert in_process.collection_module(_Loader(_Found(False, None, None)), "nothing", None) is None
+
+
+def test_a_module_run_in_the_worker_gets_its_input_and_environment_and_leaves_nothing_behind(tmp_path, monkeypatch):
+    from ansible.module_utils import _internal, basic
+
+    (tmp_path / "lgtm_probe_modules").mkdir()
+    (tmp_path / "lgtm_probe_modules" / "__init__.py").write_text("")
+    (tmp_path / "lgtm_probe_modules" / "echo.py").write_text(
+        "import json, os, sys\n"
+        "from ansible.module_utils import basic, _internal\n"
+        "print(json.dumps(dict(args=json.loads(basic._ANSIBLE_ARGS), profile=basic._ANSIBLE_PROFILE,\n"
+        "                      env=os.environ.get('LGTM_PROBE'), controller=_internal.is_controller)))\n"
+        "sys.exit(3)\n")
+    (tmp_path / "lgtm_probe_modules" / "raises.py").write_text("raise ValueError('broken on purpose')\n")
+    (tmp_path / "lgtm_probe_modules" / "returns.py").write_text("x = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    before = (_internal.is_controller, basic._ANSIBLE_ARGS, basic._ANSIBLE_PROFILE)
+    rc, out, _ = in_process.run_module("lgtm_probe_modules.echo", b'{"ANSIBLE_MODULE_ARGS": {"a": 1}}',
+                                       {"LGTM_PROBE": "seen"})
+    expected = dict(args={"ANSIBLE_MODULE_ARGS": {"a": 1}}, profile="legacy", env="seen", controller=False)
+    assert rc == 3 and json.loads(out) == expected
+    rc, out, _ = in_process.run_module("lgtm_probe_modules.raises", b"{}", {})
+    failed = json.loads(out)
+    assert rc == 1 and failed["failed"] and "ValueError: broken on purpose" in failed["msg"]
+    assert "Traceback" in failed["exception"]
+    rc, out, _ = in_process.run_module("lgtm_probe_modules.returns", b"{}", {})
+    assert rc == 1 and "did not exit through exit_json" in json.loads(out)["msg"]
+    assert (_internal.is_controller, basic._ANSIBLE_ARGS, basic._ANSIBLE_PROFILE) == before
+    assert "LGTM_PROBE" not in os.environ
+    rc, out, _ = in_process.run_module("ansible_collections.lgtm.stack.plugins.modules.secret_file_info",
+                                       b'{"ANSIBLE_MODULE_ARGS": {"paths": ["/nonexistent"]}}', {})
+    assert rc == 0 and json.loads(out)["files"][0]["exists"] is False
