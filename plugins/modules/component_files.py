@@ -108,6 +108,13 @@ options:
       group:
         description: Its group (name or gid); unset keeps the writer's.
         type: str
+      keep:
+        description:
+          - Keep the file's content when it has any (a password an earlier run generated); its O(secrets) entry is
+            then written only to a missing or empty file. Mode, owner and group are enforced either way; a file
+            that exists but cannot be read fails the call (it is never replaced unread).
+        type: bool
+        default: false
   secrets:
     description:
       - The content of each present O(secret_files) entry, by its name. A string is written as it is; a mapping or
@@ -277,6 +284,8 @@ def _compare_secrets(module, directory):
         except (OSError, C.InputError) as exc:
             module.fail_json(msg="%s: cannot read it to compare: %s" % (path, exc), file=path)
         data = C.secret_bytes(contents[spec["name"]]) if spec["state"] == "present" else None
+        if spec["keep"] and data is not None and before is not None and before[0]:
+            data = before[0]
         mode = int(mode, 8) if isinstance(mode, str) else mode
         entries.append(dict(name=spec["name"], path=path, before=before, data=data, mode=mode, uid=uid, gid=gid,
                             differs=C.secret_differs(before, data, mode, uid, gid)))
@@ -393,6 +402,7 @@ def main():
                 mode=dict(type="raw", default="0600"),
                 owner=dict(type="str"),
                 group=dict(type="str"),
+                keep=dict(type="bool", default=False),
             )),
             secrets=dict(type="dict", default={}, no_log=True),
             compose_project_directory=dict(type="path"),

@@ -32,7 +32,9 @@ options:
     elements: path
     default: []
   docker_cli:
-    description: The Docker CLI to ask.
+    description:
+      - The Docker CLI to ask. An empty string asks nothing (a caller that only looks for files, as the stack
+        role's preflight does); RV(docker_version) and RV(compose_version) are then left out.
     type: str
     default: docker
 attributes:
@@ -67,11 +69,11 @@ found:
   elements: str
 docker_version:
   description: C(<docker_cli> version --format '{{json .Server}}') - C(rc), C(stdout), C(stderr).
-  returned: always
+  returned: when O(docker_cli) is not empty
   type: dict
 compose_version:
   description: C(<docker_cli> compose version --format json) - C(rc), C(stdout), C(stderr).
-  returned: always
+  returned: when O(docker_cli) is not empty
   type: dict
 ansible_facts:
   description: C(user_uid) and C(user_gid) of the user the tasks run as.
@@ -108,10 +110,11 @@ def main():
         dir=dict(exists=exists, isdir=os.path.isdir(path), readable=exists and os.access(path, os.R_OK),
                  writeable=exists and os.access(path, os.W_OK), executable=exists and os.access(path, os.X_OK)),
         found=[c for c in module.params["candidates"] if os.path.lexists(c)],
-        docker_version=_ask(module, [cli, "version", "--format", "{{json .Server}}"]),
-        compose_version=_ask(module, [cli, "compose", "version", "--format", "json"]),
         ansible_facts=dict(user_uid=os.getuid(), user_gid=os.getgid()),
     )
+    if cli:
+        result.update(docker_version=_ask(module, [cli, "version", "--format", "{{json .Server}}"]),
+                      compose_version=_ask(module, [cli, "compose", "version", "--format", "json"]))
     module.exit_json(**result)
 
 

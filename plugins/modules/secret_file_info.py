@@ -26,6 +26,13 @@ options:
     type: list
     elements: path
     required: true
+  return_content:
+    description:
+      - Also return each readable regular file's content as C(content) (text). For a caller that needs the secret
+        itself in the play (the migration reads the MySQL exporter's password from a legacy C(my.cnf)); such a task
+        must set C(no_log). Off, as by default, nothing of the content leaves the docker host.
+    type: bool
+    default: false
   reader:
     description:
       - C(uid:gid) of the container user that will read the files (e.g. Grafana's C(472:0)). Each entry's
@@ -57,7 +64,8 @@ files:
     (the content holds a C($), which Grafana's provisioning would expand), C(problem) (empty when the file is
     usable, else a sentence naming the file and what is wrong), and with O(reader) C(reader_access) - V(owner),
     V(group) (its primary group), V(other), V(root), V(group_add) (readable once the file's group is added to the
-    container, e.g. compose C(group_add)) or V(none).
+    container, e.g. compose C(group_add)) or V(none); with O(return_content) C(content) for a readable regular
+    file.
   returned: always
   type: list
   elements: dict
@@ -70,7 +78,7 @@ import stat
 from ansible.module_utils.basic import AnsibleModule
 
 
-def describe(path):
+def describe(path, return_content=False):
     out = {"path": path, "exists": False, "regular": False, "readable": False, "size": 0, "mode": "", "uid": -1,
            "gid": -1, "trailing_whitespace": False, "dollar": False, "problem": ""}
     try:
@@ -94,6 +102,8 @@ def describe(path):
     out["dollar"] = b"$" in data
     if not data.strip():
         out["problem"] = "%s: empty" % path
+    if return_content:
+        out["content"] = data.decode("utf-8", "replace")
     del data
     return out
 
@@ -116,12 +126,13 @@ def access(info, reader):
 
 def main():
     module = AnsibleModule(argument_spec=dict(paths=dict(type="list", elements="path", required=True),
-                                              reader=dict(type="str")),
+                                              reader=dict(type="str"),
+                                              return_content=dict(type="bool", default=False)),
                            supports_check_mode=True)
     reader = module.params["reader"]
     if reader is not None and not re.match(r"^[0-9]+:[0-9]+$", reader):
         module.fail_json(msg="reader must be uid:gid (numbers), got %r" % reader)
-    files = [describe(p) for p in module.params["paths"]]
+    files = [describe(p, module.params["return_content"]) for p in module.params["paths"]]
     if reader is not None:
         for info in files:
             info["reader_access"] = access(info, reader) if info["exists"] else "none"

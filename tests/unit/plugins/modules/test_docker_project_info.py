@@ -39,3 +39,13 @@ def test_a_missing_directory_and_a_missing_cli_are_answers_not_failures(tmp_path
     assert result["found"] == []
     for key in ("docker_version", "compose_version"):
         assert result[key]["rc"] == 127 and "no-docker" in result[key]["stderr"], result[key]
+
+
+def test_an_empty_cli_only_looks_for_files(tmp_path, run_module):
+    """The stack role's preflight: which compose files and fragments exist, no Docker CLI asked."""
+    (tmp_path / "compose.yaml").write_text("services: {}\n")
+    candidates = [str(tmp_path / "compose.yaml"), str(tmp_path / "observability/tempo/compose.yaml")]
+    result, failed = run_module(docker_project_info, {"project_dir": str(tmp_path), "candidates": candidates,
+                                                      "docker_cli": ""}, check_mode=True)
+    assert not failed and result["found"] == candidates[:1]
+    assert "docker_version" not in result and "compose_version" not in result

@@ -44,3 +44,13 @@ def test_reader_access():
 def test_reader_must_be_numeric(run_module, tmp_path):
     result, failed = run_module(secret_file_info, {"paths": [str(tmp_path)], "reader": "grafana"})
     assert failed and "uid:gid" in result["msg"]
+
+
+def test_return_content_is_the_one_opt_in_that_reads_a_file_into_the_play(run_module, tmp_path):
+    """The migration reads the MySQL exporter's password from a legacy my.cnf (its task sets no_log)."""
+    cnf = tmp_path / "my.cnf"
+    cnf.write_text("[client]\nuser=exporter\npassword=hunter2\n")
+    result, failed = run_module(secret_file_info, {"paths": [str(cnf), str(tmp_path / "gone"), str(tmp_path)],
+                                                   "return_content": True})
+    assert not failed and result["files"][0]["content"] == "[client]\nuser=exporter\npassword=hunter2\n"
+    assert "content" not in result["files"][1] and "content" not in result["files"][2]
