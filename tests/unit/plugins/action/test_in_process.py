@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -51,6 +52,18 @@ PLAYBOOK = """
     - name: A module warning (the legacy analysis of a Grafana without its provisioning mounted)
       lgtm.stack.legacy_stack_info:
         project_dir: "{dir}"
+
+    - name: The task's environment reaches the module and what it runs (a Docker CLI that prints it)
+      lgtm.stack.docker_project_info:
+        project_dir: "{dir}"
+        docker_cli: "{dir}/docker"
+      environment:
+        LGTM_IN_PROCESS_PROBE: value-of-the-environment
+
+    - name: A loop - each item's warnings are its own (items share one worker)
+      lgtm.stack.legacy_stack_info:
+        project_dir: "{dir}/{{{{ item }}}}"
+      loop: [warns, quiet]
 """
 
 
@@ -69,7 +82,13 @@ def _play(tmp_path, *args, **env):
     work.mkdir(parents=True)
     book = work / "play.yml"
     book.write_text(PLAYBOOK.format(dir=work))
-    (work / "compose.yaml").write_text("services:\n  grafana:\n    image: grafana/grafana:11.1.0\n")
+    for where in (work, work / "warns"):
+        where.mkdir(exist_ok=True)
+        (where / "compose.yaml").write_text("services:\n  grafana:\n    image: grafana/grafana:11.1.0\n")
+    (work / "quiet").mkdir()
+    (work / "quiet" / "compose.yaml").write_text("services:\n  api:\n    image: shop/api:1.0\n")
+    (work / "docker").write_text("#!/bin/sh\necho \"probe=$LGTM_IN_PROCESS_PROBE\"\n")
+    (work / "docker").chmod(0o755)
     run_env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json",
                    PATH=VENV_BIN + os.pathsep + os.environ.get("PATH", ""), ANSIBLE_NOCOLOR="1")
     proc = subprocess.run([os.path.join(VENV_BIN, "ansible-playbook"), str(book)] + list(args), cwd=str(ROOT),
@@ -100,6 +119,10 @@ def test_the_worker_and_a_module_process_give_the_play_the_same_results(tmp_path
     assert results["A no_log argument and the task's environment"]["censored"].startswith("the output has been hidden")
     warned = results["A module warning (the legacy analysis of a Grafana without its provisioning mounted)"]
     assert any("is not bind-mounted" in w for w in warned["warnings"])
+    docker = results["The task's environment reaches the module and what it runs (a Docker CLI that prints it)"]
+    assert docker["docker_version"]["stdout"] == "probe=value-of-the-environment\n"
+    looped = results["A loop - each item's warnings are its own (items share one worker)"]
+    assert len(looped["warnings"]) == 1, "the second item repeated the first one's warning"
     assert out_in["stats"] == out_out["stats"]
 
 
@@ -130,6 +153,40 @@ class _Loader:
         return self.found
 
 
+class _Templar:
+    def template(self, value):
+        return {"{{ ansible_playbook_python }}": sys.executable, "{{ 1 == 2 }}": False}.get(value, value)
+
+
+def _action(transport="local", become=False, async_val=0, delegate_to=None):
+    task = SimpleNamespace(async_val=async_val, delegate_to=delegate_to)
+    action = in_process.ActionModule(task, SimpleNamespace(transport=transport), SimpleNamespace(become=become),
+                                     None, _Templar(), None)
+    return action
+
+
+@pytest.mark.parametrize("case, kwargs, task_vars, expected", [
+    ("local, this Python", {}, {"ansible_python_interpreter": "{{ ansible_playbook_python }}"}, True),
+    ("local, implicit localhost", {}, {"ansible_python_interpreter": sys.executable}, True),
+    ("another connection", {"transport": "ssh"}, {"ansible_python_interpreter": sys.executable}, False),
+    ("become", {"become": True}, {"ansible_python_interpreter": sys.executable}, False),
+    ("async", {"async_val": 10}, {"ansible_python_interpreter": sys.executable}, False),
+    ("switched off", {}, {"ansible_python_interpreter": sys.executable, "lgtm_modules_in_process": "{{ 1 == 2 }}"},
+     False),
+    ("another interpreter", {}, {"ansible_python_interpreter": "/usr/bin/python3"}, False),
+    ("interpreter discovery", {}, {}, False),
+    ("delegated to a host with this Python", {"delegate_to": "localhost"},
+     {"ansible_python_interpreter": "/usr/bin/python3",
+      "ansible_delegated_vars": {"localhost": {"ansible_python_interpreter": sys.executable}}}, True),
+    ("delegated to a host with another", {"delegate_to": "db"},
+     {"ansible_python_interpreter": sys.executable,
+      "ansible_delegated_vars": {"db": {"ansible_python_interpreter": "/usr/bin/python3"}}}, False),
+])
+def test_the_worker_runs_a_module_only_for_this_machine_user_and_python(case, kwargs, task_vars, expected):
+    assert in_process.SUPPORTED, "tested on ansible-core %s" % in_process.ANSIBLE_CORE_VERSION
+    assert _action(**kwargs)._in_process(task_vars, False) is expected, case
+
+
 def test_only_the_collections_own_modules_run_in_the_worker():
     mine = "ansible_collections.lgtm.stack.plugins.modules.compose_file"
     assert in_process.collection_module(_Loader(_Found(True, "lgtm.stack", mine)), "compose_file", None) == mine
@@ -156,12 +213,11 @@ def test_a_module_run_in_the_worker_gets_its_input_and_environment_and_leaves_no
                                        {"LGTM_PROBE": "seen"})
     expected = dict(args={"ANSIBLE_MODULE_ARGS": {"a": 1}}, profile="legacy", env="seen", controller=False)
     assert rc == 3 and json.loads(out) == expected
+    # ansible-core's loader reports these as in a module process (the play sees "Module failed: ...").
     rc, out, _ = in_process.run_module("lgtm_probe_modules.raises", b"{}", {})
-    failed = json.loads(out)
-    assert rc == 1 and failed["failed"] and "ValueError: broken on purpose" in failed["msg"]
-    assert "Traceback" in failed["exception"]
+    assert rc == 1 and json.loads(out)["failed"] and "broken on purpose" in out
     rc, out, _ = in_process.run_module("lgtm_probe_modules.returns", b"{}", {})
-    assert rc == 1 and "did not exit through exit_json" in json.loads(out)["msg"]
+    assert rc == 1 and json.loads(out)["failed"] and "did not handle its own exit" in out
     assert (_internal.is_controller, basic._ANSIBLE_ARGS, basic._ANSIBLE_PROFILE) == before
     assert "LGTM_PROBE" not in os.environ
     rc, out, _ = in_process.run_module("ansible_collections.lgtm.stack.plugins.modules.secret_file_info",
