@@ -67,6 +67,11 @@ found:
   returned: always
   type: list
   elements: str
+regular:
+  description: The candidates that are regular files (a symbolic link to one counts), in the order given.
+  returned: always
+  type: list
+  elements: str
 docker_version:
   description: C(<docker_cli> version --format '{{json .Server}}') - C(rc), C(stdout), C(stderr).
   returned: when O(docker_cli) is not empty
@@ -110,6 +115,7 @@ def main():
         dir=dict(exists=exists, isdir=os.path.isdir(path), readable=exists and os.access(path, os.R_OK),
                  writeable=exists and os.access(path, os.W_OK), executable=exists and os.access(path, os.X_OK)),
         found=[c for c in module.params["candidates"] if os.path.lexists(c)],
+        regular=[c for c in module.params["candidates"] if os.path.isfile(c)],
         ansible_facts=dict(user_uid=os.getuid(), user_gid=os.getgid()),
     )
     if cli:

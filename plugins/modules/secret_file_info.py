@@ -30,7 +30,8 @@ options:
     description:
       - Also return each readable regular file's content as C(content) (text). For a caller that needs the secret
         itself in the play (the migration reads the MySQL exporter's password from a legacy C(my.cnf)); such a task
-        must set C(no_log). Off, as by default, nothing of the content leaves the docker host.
+        must set C(no_log). A file that is not UTF-8 text gets no C(content) and a C(problem) instead. Off, as by
+        default, nothing of the content leaves the docker host.
     type: bool
     default: false
   reader:
@@ -103,7 +104,10 @@ def describe(path, return_content=False):
     if not data.strip():
         out["problem"] = "%s: empty" % path
     if return_content:
-        out["content"] = data.decode("utf-8", "replace")
+        try:
+            out["content"] = data.decode("utf-8")
+        except UnicodeDecodeError:  # never a mangled secret: no content, and why
+            out["problem"] = "%s: not UTF-8 text; its content is not returned" % path
     del data
     return out
 

@@ -1,7 +1,8 @@
 """Adopting a legacy Grafana database: explicit, secret-safe, idempotent, off when you say so.
 
 The grafana role mounts the adopted volume and deletes the listed legacy datasources (tests in test_grafana.py); the
-stack role sets the admin password after `up` (roles/stack/tasks/deploy.yml), checked here task by task.
+stack role sets the admin password after `up` (roles/stack/tasks/deploy.yml includes grafana_admin.yml), checked
+here task by task.
 """
 
 import base64
@@ -11,12 +12,15 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[3]
 DEPLOY = ROOT / "roles" / "stack" / "tasks" / "deploy.yml"
+ADMIN = ROOT / "roles" / "stack" / "tasks" / "grafana_admin.yml"
+NAME = "Deploy | Set Grafana's admin password on an adopted database"
 
 
-def _adoption_block():
-    tasks = yaml.safe_load(DEPLOY.read_text())
-    (block,) = [t for t in tasks if t["name"] == "Deploy | Set Grafana's admin password on an adopted database"]
-    return block
+def _adoption_block(load=lambda path: yaml.safe_load(path.read_text())):
+    """The include in deploy.yml, with the tasks it includes as its "block" (its when and vars apply to them)."""
+    (include,) = [t for t in load(DEPLOY) if t["name"] == NAME]
+    assert include["ansible.builtin.include_tasks"] == ADMIN.name
+    return dict(include, block=load(ADMIN))
 
 
 def _walk(tasks):
@@ -95,8 +99,7 @@ def test_the_auth_header_is_basic_auth_of_the_kept_password():
     block = _adoption_block()
     (inner,) = [t for t in block["block"] if "block" in t]
     loader = DataLoader()
-    variables = loader.load_from_file(str(DEPLOY), trusted_as_template=True)
-    (trusted,) = [t for t in variables if t["name"] == block["name"]]
+    trusted = _adoption_block(lambda path: loader.load_from_file(str(path), trusted_as_template=True))
     (trusted_inner,) = [t for t in trusted["block"] if "block" in t]
     for password in ("Abc123", 'a"b\\c d:e'):
         content = base64.b64encode((password + "\n").encode()).decode()

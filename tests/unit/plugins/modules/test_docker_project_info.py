@@ -25,6 +25,7 @@ def test_a_project_and_a_docker_host_that_answer(tmp_path, run_module):
     assert not failed and result["changed"] is False
     assert result["dir"] == {"exists": True, "isdir": True, "readable": True, "writeable": True, "executable": True}
     assert result["found"] == candidates[1:]
+    assert result["regular"] == candidates[2:], "a dangling link exists as a name, but is no compose file"
     assert result["compose_version"] == {"rc": 0, "stdout": '{"version":"v2.26.1"}\n', "stderr": ""}
     assert result["docker_version"]["stdout"] == '{"Version":"26.1.5"}\n'
     assert (tmp_path / "format-asked").read_text() == "{{json .Server}}\n"
@@ -47,5 +48,5 @@ def test_an_empty_cli_only_looks_for_files(tmp_path, run_module):
     candidates = [str(tmp_path / "compose.yaml"), str(tmp_path / "observability/tempo/compose.yaml")]
     result, failed = run_module(docker_project_info, {"project_dir": str(tmp_path), "candidates": candidates,
                                                       "docker_cli": ""}, check_mode=True)
-    assert not failed and result["found"] == candidates[:1]
+    assert not failed and result["found"] == result["regular"] == candidates[:1]
     assert "docker_version" not in result and "compose_version" not in result

@@ -54,3 +54,8 @@ def test_return_content_is_the_one_opt_in_that_reads_a_file_into_the_play(run_mo
                                                    "return_content": True})
     assert not failed and result["files"][0]["content"] == "[client]\nuser=exporter\npassword=hunter2\n"
     assert "content" not in result["files"][1] and "content" not in result["files"][2]
+    latin1 = tmp_path / "latin1.cnf"
+    latin1.write_bytes(b"[client]\npassword=caf\xe9\n")
+    result, failed = run_module(secret_file_info, {"paths": [str(latin1)], "return_content": True})
+    assert not failed and "content" not in result["files"][0]
+    assert result["files"][0]["problem"].endswith("not UTF-8 text; its content is not returned")
