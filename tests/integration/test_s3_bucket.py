@@ -126,7 +126,7 @@ def test_a_migration_keeps_the_backends_data_in_buckets_it_creates(store, tmp_pa
     storage blocks, mount the file read-only and point AWS_SHARED_CREDENTIALS_FILE at it; a second run changes
     nothing; the secret is in no file the run wrote and in no output."""
     from tests.integration.conftest import run_migrate
-    from tests.integration.test_two_projects import HOST_PORT_VARS, example_copy, stack_vars, teardown
+    from tests.integration.test_two_projects import HOST_PORT_VARS, example_copy, free_ports, stack_vars, teardown
 
     project_name = "lgtm-par-s3"
     teardown(project_name)
@@ -141,14 +141,7 @@ def test_a_migration_keeps_the_backends_data_in_buckets_it_creates(store, tmp_pa
                                              "create_bucket": True,
                                              "buckets": {"tempo": "shop-traces", "loki": "shop-logs",
                                                          "mimir": "shop-metrics"}}})
-        ports = []
-        for _ in HOST_PORT_VARS:
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            ports.append(s)
-        data.update(zip(HOST_PORT_VARS, [s.getsockname()[1] for s in ports]))
-        for s in ports:
-            s.close()
+        data.update(zip(HOST_PORT_VARS, free_ports(len(HOST_PORT_VARS))))
         varsfile = tmp_path / "vars.json"
         varsfile.write_text(json.dumps(data))
         rc, out = run_migrate(target, "-e", "@%s" % varsfile)

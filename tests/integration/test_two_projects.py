@@ -53,13 +53,25 @@ def isolated(tmp_path, *projects):
             teardown(project)
 
 
+# Every port free_ports handed out in this process: a port picked for one purpose (the example's api) is not
+# bound until compose starts, so a later pick could return it again (seen: loki and the api on one port).
+_HANDED_OUT = set()
+
+
 def free_ports(count):
-    """Host ports nothing listens on now (the engine is shared: never the stack's defaults)."""
-    socks = [socket.socket() for _ in range(count)]
+    """Host ports nothing listens on now and that this process has not handed out before (the engine is shared:
+    never the stack's defaults)."""
+    socks, ports = [], []
     try:
-        for s in socks:
+        while len(ports) < count:
+            s = socket.socket()
+            socks.append(s)
             s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
+            port = s.getsockname()[1]
+            if port not in _HANDED_OUT:
+                ports.append(port)
+                _HANDED_OUT.add(port)
+        return ports
     finally:
         for s in socks:
             s.close()
