@@ -223,3 +223,14 @@ def test_a_module_run_in_the_worker_gets_its_input_and_environment_and_leaves_no
     rc, out, _ = in_process.run_module("ansible_collections.lgtm.stack.plugins.modules.secret_file_info",
                                        b'{"ANSIBLE_MODULE_ARGS": {"paths": ["/nonexistent"]}}', {})
     assert rc == 0 and json.loads(out)["files"][0]["exists"] is False
+
+
+def test_every_module_has_the_action_plugin_that_runs_it_in_the_worker():
+    """A new module without its plugins/action/<name>.py would silently run in a process of its own."""
+    import importlib
+
+    modules = sorted(p.stem for p in (ROOT / "plugins" / "modules").glob("*.py") if p.stem != "__init__")
+    assert modules
+    for name in modules:
+        action = importlib.import_module("ansible_collections.lgtm.stack.plugins.action." + name).ActionModule
+        assert issubclass(action, in_process.ActionModule), name
