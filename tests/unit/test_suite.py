@@ -72,13 +72,22 @@ def test_the_real_steps_are_known_and_the_version_comes_from_galaxy_yml():
     # The second engine lane: its tests name every compose project lgtm-par-* (the other lane's snapshots leave
     # those out) and take no engine snapshot themselves.
     lane_b = [s for s in suite.STEPS if s[1] == "engine-b"]
-    assert [s[0] for s in lane_b] == ["go", "projects", "fixtures", "object-store"]
-    for path in [p for step in lane_b for p in step[3].argv[6:] if p.endswith(".py")]:
+    assert [s[0] for s in lane_b] == ["go", "projects", "fixtures", "object-store", "molecule-b"]
+    for path in [p for step in lane_b if hasattr(step[3], "argv") for p in step[3].argv[6:] if p.endswith(".py")]:
         text = (suite.ROOT / path).read_text()
         # No engine-wide snapshot: at most one of its own projects (engine_state(PREFIX), PREFIX lgtm-par-...).
         assert "unchanged" not in text and "engine_state()" not in text, path
         assert "lgtm-par-" in text or "example_copy" in text, path
     assert "lgtm-par-" in (suite.ROOT / "tests/go/test_go_sdk.py").read_text()
+    # The molecule scenarios of that lane: every name lgtm-par-*, every VOLUME of their images a named volume (an
+    # anonymous one has no compose label, so the other lane's snapshots would count it), no snapshot.
+    for scenario in suite.LANE_B_SCENARIOS:
+        variables = (suite.ROOT / "molecule" / scenario / "vars" / "main.yml").read_text()
+        assert re.search(r"^lgtm_test_project_name: lgtm-par-", variables, re.M), scenario
+        assert re.search(r"^lgtm_test_network: lgtm-par-", variables, re.M), scenario
+        texts = "".join(p.read_text() for p in (suite.ROOT / "molecule" / scenario).rglob("*") if p.is_file())
+        assert "snapshot.py" not in texts, scenario
+        assert "redis-data:/data" in texts and "mysql-data:/var/lib/mysql" in texts, scenario
     version = suite.collection_version()
     assert suite.tarball().name == "lgtm-stack-%s.tar.gz" % version and version.count(".") == 2
 

@@ -12,7 +12,7 @@ import urllib.request
 
 import pytest
 
-PROJECT = "lgtm-molecule-fresh"
+PROJECT = "lgtm-par-molecule-fresh"
 PROJECT_DIR = os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "fresh-project")
 EXPORTERS_DIR = os.path.join(PROJECT_DIR, "observability", "exporters")
 SECRETS = ("lgtm-fresh-exporter-pw", "lgtm-fresh-redis-pw", "lgtm-fresh-grafana-pw")
@@ -148,7 +148,7 @@ def test_alloy_config_is_checked_and_alloy_is_orchestrated(host):
     comps = A.validate(text).components()
     jobs = sorted(A.body_values(n)[0]["job_name"] for (name, _), n in comps.items() if name == "prometheus.scrape")
     assert jobs == ["alloy", "grafana", "loki", "mimir", "mysqld-exporter", "redis-exporter", "tempo"]
-    assert 'com.docker.compose.project=lgtm-molecule-fresh' in text
+    assert 'com.docker.compose.project=lgtm-par-molecule-fresh' in text
     cid = _containers(host)["alloy"]["ID"]
     mounts = {m["Destination"]: m for m in json.loads(host.check_output("docker inspect --format '{{json .Mounts}}' %s", cid))}
     assert mounts["/var/run/docker.sock"]["RW"] is False and mounts["/etc/alloy/config.alloy"]["RW"] is False
@@ -169,7 +169,7 @@ def test_stack_compose_file_includes_every_fragment(host):
 def test_project_file_got_one_include_line_and_kept_the_rest(host):
     text = host.file(os.path.join(PROJECT_DIR, "compose.yaml")).content_string
     assert text.count("include:") == 1 and "\n  - observability/compose.yaml\n" in text
-    assert text.startswith("# The team's own comment: it must survive the include edit.\nname: lgtm-molecule-fresh\ninclude:\n")
+    assert text.startswith("# The team's own comment: it must survive the include edit.\nname: lgtm-par-molecule-fresh\ninclude:\n")
     backups = [f for f in host.file(PROJECT_DIR).listdir() if f.startswith("compose.yaml.") and f.endswith("~")]
     assert len(backups) == 1, backups
     assert "include:" not in host.file(os.path.join(PROJECT_DIR, backups[0])).content_string
