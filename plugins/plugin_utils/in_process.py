@@ -20,10 +20,14 @@ worker process Ansible forked for the task, which has Python and ansible-core lo
 - module-side mode: C(ansible.module_utils) is told it runs on a target, not on the controller, while the module
   runs (warnings and deprecations are returned in the result, as from a module process), and starts with no
   warnings of an earlier run (a loop's items share one worker);
-- afterwards the process is as it was: environment, working directory, module_utils' state.
+- afterwards the process has its environment, locale, working directory and module_utils' state back (a module
+  may leave the syslog connection it opened, and a temporary directory it registered for removal at exit: none of
+  this collection's modules asks for one).
 
 Anything else - another connection, C(become), C(async), another interpreter (or none set: discovery), another
-ansible-core release, or C(lgtm_modules_in_process: false) - takes Ansible's ordinary path.
+ansible-core release, a task C(environment) with start-up or locale variables (C(PYTHON*), C(LANG), C(LC_*)), an
+unusable working directory, C(PYTHON_MODULE_RLIMIT_NOFILE), or C(lgtm_modules_in_process: false) - takes
+Ansible's ordinary path.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -33,10 +37,13 @@ __metaclass__ = type
 import contextlib
 import io
 import json
+import locale
 import os
+import re
 import sys
 from collections.abc import Sequence
 
+from ansible import constants as C
 from ansible.module_utils import basic
 from ansible.module_utils.ansible_release import __version__ as ANSIBLE_CORE_VERSION
 from ansible.module_utils.parsing.convert_bool import boolean
@@ -61,7 +68,11 @@ SWITCH = "lgtm_modules_in_process"
 TESTED_CORE = ("2.19",)
 SUPPORTED = (".".join(ANSIBLE_CORE_VERSION.split(".")[:2]) in TESTED_CORE and _loader is not None
              and hasattr(_module_side, "is_controller") and hasattr(basic, "_ANSIBLE_PROFILE")
+             and hasattr(basic, "_PARSED_MODULE_ARGS")
              and hasattr(_warnings, "_global_warnings") and hasattr(_warnings, "_global_deprecations"))
+# Task environment variables that act when a Python process starts (PYTHON*) or that set its locale: a module
+# process would start under them, this process has started already - such a task takes the ordinary path.
+STARTUP_ENVIRONMENT = re.compile(r"^(PYTHON|LANG$|LANGUAGE$|LC_)")
 display = Display()
 
 
@@ -77,7 +88,7 @@ def collection_module(loader, name, collections):
 def module_side(environment):
     """While a module runs in this process: the task's environment, module_utils in target mode, no warnings of
     an earlier module run (a loop's items share one worker); everything as it was afterwards, cwd included."""
-    saved_env, saved_cwd = dict(os.environ), os.getcwd()
+    saved_env, saved_cwd, saved_locale = dict(os.environ), os.getcwd(), locale.setlocale(locale.LC_ALL)
     was_controller = _module_side.is_controller
     saved_args = (basic._ANSIBLE_ARGS, basic._ANSIBLE_PROFILE, basic._PARSED_MODULE_ARGS)
     saved_messages = (dict(_warnings._global_warnings), dict(_warnings._global_deprecations))
@@ -95,7 +106,10 @@ def module_side(environment):
             store.update(saved)
         os.environ.clear()
         os.environ.update(saved_env)
-        os.chdir(saved_cwd)
+        # AnsibleModule sets the locale from the environment (LC_ALL=C would leave this process ASCII-only).
+        locale.setlocale(locale.LC_ALL, saved_locale)
+        with contextlib.suppress(OSError):
+            os.chdir(saved_cwd)
 
 
 def run_module(fqn, payload, environment):
@@ -138,9 +152,20 @@ class ActionModule(ActionBase):
             self._remove_tmp_path(self._connection._shell.tmpdir)
         return result
 
-    def _in_process(self, task_vars, wrap_async):
-        """Whether a module may run here: the target is this process's machine, user and Python, synchronously."""
+    def _in_process(self, task_vars, wrap_async, environment):
+        """Whether a module may run here: the target is this process's machine, user and Python, synchronously,
+        under what this process already is (locale, start-up settings, a working directory it can use)."""
         if not SUPPORTED or wrap_async or self._task.async_val or self._play_context.become:
+            return False
+        if any(STARTUP_ENVIRONMENT.match(str(name)) for name in environment):
+            return False
+        try:  # a module process started in an unusable directory moves to ~ first (the AnsiballZ wrapper)
+            if not os.access(os.getcwd(), os.R_OK | os.X_OK):
+                return False
+        except OSError:
+            return False
+        rlimit = C.config.get_config_value("PYTHON_MODULE_RLIMIT_NOFILE", variables=task_vars)
+        if str(self._templar.template(rlimit) if isinstance(rlimit, str) else rlimit).strip() not in ("", "0"):
             return False
         if getattr(self._connection, "transport", None) != "local":
             return False
@@ -160,7 +185,10 @@ class ActionModule(ActionBase):
         task_vars = task_vars if task_vars is not None else {}
         fqn = collection_module(self._shared_loader_obj.module_loader, module_name or self._task.action,
                                 self._task.collections)
-        if fqn is None or not self._in_process(task_vars, wrap_async):
+        environment = {}
+        if fqn is not None:
+            self._compute_environment_string(raw_environment_out=environment)
+        if fqn is None or not self._in_process(task_vars, wrap_async, environment):
             return super(ActionModule, self)._execute_module(
                 module_name=module_name, module_args=module_args, task_vars=task_vars, wrap_async=wrap_async,
                 ignore_unknown_opts=ignore_unknown_opts)
@@ -169,8 +197,6 @@ class ActionModule(ActionBase):
         self._update_module_args(module_name, module_args, task_vars, ignore_unknown_opts=ignore_unknown_opts)
         encoder = get_module_encoder(PROFILE, Direction.CONTROLLER_TO_MODULE)
         payload = json.dumps(dict(ANSIBLE_MODULE_ARGS=module_args), cls=encoder).encode()
-        environment = {}
-        self._compute_environment_string(raw_environment_out=environment)
         display.vvv("%s.%s runs in this worker process (local connection; %s: false runs it in its own)"
                     % (COLLECTION, fqn.rpartition(".")[2], SWITCH), host=self._play_context.remote_addr)
         rc, stdout, stderr = run_module(fqn, payload, dict((str(k), str(v)) for k, v in environment.items()))

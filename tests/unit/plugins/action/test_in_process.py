@@ -184,7 +184,24 @@ def _action(transport="local", become=False, async_val=0, delegate_to=None):
 ])
 def test_the_worker_runs_a_module_only_for_this_machine_user_and_python(case, kwargs, task_vars, expected):
     assert in_process.SUPPORTED, "tested on ansible-core %s" % in_process.ANSIBLE_CORE_VERSION
-    assert _action(**kwargs)._in_process(task_vars, False) is expected, case
+    assert _action(**kwargs)._in_process(task_vars, False, {}) is expected, case
+
+
+@pytest.mark.parametrize("environment, expected", [
+    ({"HTTPS_PROXY": "http://127.0.0.1:3128"}, True),
+    ({"LC_ALL": "C"}, False), ({"LANG": "C.UTF-8"}, False), ({"PYTHONPATH": "/opt/x"}, False),
+])
+def test_a_task_environment_that_acts_at_python_start_or_on_the_locale_takes_a_module_process(environment, expected):
+    task_vars = {"ansible_python_interpreter": sys.executable}
+    assert _action()._in_process(task_vars, False, environment) is expected
+
+
+def test_a_working_directory_that_is_gone_takes_a_module_process(tmp_path, monkeypatch):
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    monkeypatch.chdir(gone)
+    gone.rmdir()
+    assert _action()._in_process({"ansible_python_interpreter": sys.executable}, False, {}) is False
 
 
 def test_only_the_collections_own_modules_run_in_the_worker():
@@ -200,7 +217,9 @@ def test_a_module_run_in_the_worker_gets_its_input_and_environment_and_leaves_no
     (tmp_path / "lgtm_probe_modules").mkdir()
     (tmp_path / "lgtm_probe_modules" / "__init__.py").write_text("")
     (tmp_path / "lgtm_probe_modules" / "echo.py").write_text(
-        "import json, os, sys\n"
+        "import json, locale, os, sys\n"
+        "locale.setlocale(locale.LC_ALL, 'C')\n"  # as AnsibleModule does under LC_ALL=C
+        "os.chdir('/')\n"
         "from ansible.module_utils import basic, _internal\n"
         "print(json.dumps(dict(args=json.loads(basic._ANSIBLE_ARGS), profile=basic._ANSIBLE_PROFILE,\n"
         "                      env=os.environ.get('LGTM_PROBE'), controller=_internal.is_controller)))\n"
@@ -208,7 +227,10 @@ def test_a_module_run_in_the_worker_gets_its_input_and_environment_and_leaves_no
     (tmp_path / "lgtm_probe_modules" / "raises.py").write_text("raise ValueError('broken on purpose')\n")
     (tmp_path / "lgtm_probe_modules" / "returns.py").write_text("x = 1\n")
     monkeypatch.syspath_prepend(str(tmp_path))
+    import locale
+
     before = (_internal.is_controller, basic._ANSIBLE_ARGS, basic._ANSIBLE_PROFILE)
+    locale_before, cwd_before = locale.setlocale(locale.LC_ALL), os.getcwd()
     rc, out, _ = in_process.run_module("lgtm_probe_modules.echo", b'{"ANSIBLE_MODULE_ARGS": {"a": 1}}',
                                        {"LGTM_PROBE": "seen"})
     expected = dict(args={"ANSIBLE_MODULE_ARGS": {"a": 1}}, profile="legacy", env="seen", controller=False)
@@ -220,6 +242,7 @@ def test_a_module_run_in_the_worker_gets_its_input_and_environment_and_leaves_no
     assert rc == 1 and json.loads(out)["failed"] and "did not handle its own exit" in out
     assert (_internal.is_controller, basic._ANSIBLE_ARGS, basic._ANSIBLE_PROFILE) == before
     assert "LGTM_PROBE" not in os.environ
+    assert (locale.setlocale(locale.LC_ALL), os.getcwd()) == (locale_before, cwd_before)
     rc, out, _ = in_process.run_module("ansible_collections.lgtm.stack.plugins.modules.secret_file_info",
                                        b'{"ANSIBLE_MODULE_ARGS": {"paths": ["/nonexistent"]}}', {})
     assert rc == 0 and json.loads(out)["files"][0]["exists"] is False
