@@ -138,14 +138,21 @@ def playbook(inv, *extra):
 
 
 def failures(out, tail=2000):
-    """What a failed run says: each `fatal:`/`failed:` block (the task before it and 40 lines after), then the tail.
+    """What a failed run says: each `fatal:`/`failed:` block (the task before it and the block up to the next
+    task, without compose's per-object action list, so that the message is never cut off), then the tail.
     Ten hosts' output interleaves; the last 6000 characters alone can miss the one that failed."""
     lines = str(out).splitlines()
     blocks = []
     for index, line in enumerate(lines):
         if re.match(r"^(fatal|failed): \[", line):
             task = next((lines[i] for i in range(index, -1, -1) if lines[i].startswith("TASK [")), "")
-            blocks.append("\n".join([task] + lines[index:index + 40]))
+            block = []
+            for following in lines[index:index + 400]:
+                if block and (following.startswith("TASK [") or re.match(r"^(ok|changed|skipping|fatal): \[", following)):
+                    break
+                if not re.match(r"^\s*(-\s+id:|status:|what:)", following):
+                    block.append(following)
+            blocks.append("\n".join([task] + block[:80]))
     return "\n...\n".join(blocks)[-12000:] + "\n--- tail ---\n" + str(out)[-tail:]
 
 

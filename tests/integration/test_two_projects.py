@@ -8,6 +8,7 @@ name (`lgtm-par-`: the suite's second engine lane, which the engine snapshots of
 
 import json
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -56,25 +57,30 @@ def isolated(tmp_path, *projects):
 # Every port free_ports handed out in this process: a port picked for one purpose (the example's api) is not
 # bound until compose starts, so a later pick could return it again (seen: loki and the api on one port).
 _HANDED_OUT = set()
+# Below the kernel's ephemeral range (32768-60999 here): a port picked there by binding port 0 can be taken by an
+# outgoing connection's local end before compose binds it. Above the molecule scenarios' fixed ports (13xxx-24xxx)
+# and below their 29xxx ones.
+FREE_RANGE = range(25000, 29000)
 
 
 def free_ports(count):
     """Host ports nothing listens on now and that this process has not handed out before (the engine is shared:
     never the stack's defaults)."""
-    socks, ports = [], []
-    try:
-        while len(ports) < count:
-            s = socket.socket()
-            socks.append(s)
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-            if port not in _HANDED_OUT:
-                ports.append(port)
-                _HANDED_OUT.add(port)
-        return ports
-    finally:
-        for s in socks:
-            s.close()
+    ports = []
+    for port in random.sample(FREE_RANGE, len(FREE_RANGE)):
+        if len(ports) == count:
+            break
+        if port in _HANDED_OUT:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        ports.append(port)
+        _HANDED_OUT.add(port)
+    assert len(ports) == count, "no %d free ports in %s" % (count, FREE_RANGE)
+    return ports
 
 
 def images():
