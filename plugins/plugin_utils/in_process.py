@@ -157,6 +157,10 @@ class ActionModule(ActionBase):
         under what this process already is (locale, start-up settings, a working directory it can use)."""
         if not SUPPORTED or wrap_async or self._task.async_val or self._play_context.become:
             return False
+        if getattr(self._connection, "transport", None) != "local":
+            return False
+        if not boolean(self._templar.template(task_vars.get(SWITCH, True)), strict=False):
+            return False
         if any(STARTUP_ENVIRONMENT.match(str(name)) for name in environment):
             return False
         try:  # a module process started in an unusable directory moves to ~ first (the AnsiballZ wrapper)
@@ -166,10 +170,6 @@ class ActionModule(ActionBase):
             return False
         rlimit = C.config.get_config_value("PYTHON_MODULE_RLIMIT_NOFILE", variables=task_vars)
         if str(self._templar.template(rlimit) if isinstance(rlimit, str) else rlimit).strip() not in ("", "0"):
-            return False
-        if getattr(self._connection, "transport", None) != "local":
-            return False
-        if not boolean(self._templar.template(task_vars.get(SWITCH, True)), strict=False):
             return False
         # The host's interpreter must be this very Python (the default inventory's {{ ansible_playbook_python }}
         # and Ansible's implicit localhost are): another one may lack, or have other versions of, what the
