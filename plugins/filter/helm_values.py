@@ -12,24 +12,33 @@ import yaml
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.lgtm.stack.plugins.module_utils import helm_values as H
+# The module_utils below are imported when a filter runs, not when this file loads: to find any one filter,
+# Ansible loads every filter file of the collection in each task's worker process, compiling the source each
+# time, and most tasks use none of these.
+
+
+def _h():
+    from ansible_collections.lgtm.stack.plugins.module_utils import helm_values
+
+    return helm_values
 
 
 def helm_values(settings, component):
     try:
-        return H.build(component, settings)
+        return _h().build(component, settings)
     except (KeyError, TypeError, ValueError) as exc:
         raise AnsibleFilterError("helm_values(%s): %s" % (component, exc))
 
 
 def helm_dashboards(dashboards, namespace):
     try:
-        return H.dashboards_configmaps(dashboards or {}, namespace)
+        return _h().dashboards_configmaps(dashboards or {}, namespace)
     except ValueError as exc:
         raise AnsibleFilterError("helm_dashboards: a dashboard is not JSON: %s" % exc)
 
 
 def helm_install(files, namespace, admin_secret, admin_user="admin"):
+    H = _h()
     try:
         return {"commands": H.install_commands(namespace, admin_secret, files, admin_user),
                 "charts": dict((c, dict(H.CHARTS[c])) for c in H.ORDER)}

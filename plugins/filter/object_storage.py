@@ -10,10 +10,14 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.lgtm.stack.plugins.module_utils import object_storage as OS
+# module_utils/object_storage.py is imported when a filter runs, not when this file loads: to find any one
+# filter, Ansible loads every filter file of the collection in each task's worker process, compiling the source
+# each time, and most tasks use none of these.
 
 
 def object_storage(settings, component, source=None):
+    from ansible_collections.lgtm.stack.plugins.module_utils import object_storage as OS
+
     if component not in OS.COMPONENTS:
         raise AnsibleFilterError("object_storage: component must be one of %s" % ", ".join(OS.COMPONENTS))
     try:
@@ -23,6 +27,8 @@ def object_storage(settings, component, source=None):
 
 
 def object_storage_config(config, component, s3):
+    from ansible_collections.lgtm.stack.plugins.module_utils import object_storage as OS
+
     if component not in OS.COMPONENTS:
         raise AnsibleFilterError("object_storage_config: component must be one of %s" % ", ".join(OS.COMPONENTS))
     try:

@@ -9,10 +9,14 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.lgtm.stack.plugins.module_utils.otelcol_convert import convert
+# module_utils/otelcol_convert.py is imported when a filter runs, not when this file loads: to find any one
+# filter, Ansible loads every filter file of the collection in each task's worker process, compiling the source
+# each time, and most tasks use none of these.
 
 
 def otelcol_to_alloy(collector, targets=None, label_prefix="legacy", header=None):
+    from ansible_collections.lgtm.stack.plugins.module_utils.otelcol_convert import convert
+
     if not isinstance(collector, dict):
         raise AnsibleFilterError("otelcol_to_alloy expects a collector config mapping, got %s" % type(collector).__name__)
     try:

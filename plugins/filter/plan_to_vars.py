@@ -9,10 +9,14 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.lgtm.stack.plugins.module_utils.plan_vars import PlanFormatError, map_plan, rebase_plan, upgrade_plan
+# module_utils/plan_vars.py is imported when a filter runs, not when this file loads: to find any one filter,
+# Ansible loads every filter file of the collection in each task's worker process, compiling the source each
+# time, and most tasks use none of these.
 
 
 def plan_to_vars(plan):
+    from ansible_collections.lgtm.stack.plugins.module_utils.plan_vars import PlanFormatError, map_plan
+
     if not isinstance(plan, dict) or "service_names" not in plan:
         raise AnsibleFilterError("plan_to_vars expects the 'plan' returned by lgtm.stack.migration_plan")
     try:
@@ -23,6 +27,8 @@ def plan_to_vars(plan):
 
 
 def plan_rebase(plan, project_dir):
+    from ansible_collections.lgtm.stack.plugins.module_utils.plan_vars import PlanFormatError, rebase_plan, upgrade_plan
+
     if not isinstance(plan, dict):
         raise AnsibleFilterError("plan_rebase expects the 'plan' returned by lgtm.stack.migration_plan")
     # A recorded plan is brought to the current format and checked against its declared shape before any task

@@ -9,10 +9,14 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.lgtm.stack.plugins.module_utils import remote
+# module_utils/remote.py is imported when a filter runs, not when this file loads: to find any one filter,
+# Ansible loads every filter file of the collection in each task's worker process, compiling the source each
+# time, and most tasks use none of these.
 
 
 def remote_settings(settings, root="", source="lgtm_remote"):
+    from ansible_collections.lgtm.stack.plugins.module_utils import remote
+
     try:
         norm = remote.normalise(settings, source)
     except remote.RemoteError as exc:
@@ -28,6 +32,8 @@ def remote_settings(settings, root="", source="lgtm_remote"):
 
 def remote_datasources(datasources, signals):
     """Grafana's provisioned datasources pointed at the remote backends (`signals` from remote_settings)."""
+    from ansible_collections.lgtm.stack.plugins.module_utils import remote
+
     try:
         return remote.grafana_datasources(list(datasources or []), signals or {})
     except (KeyError, TypeError) as exc:

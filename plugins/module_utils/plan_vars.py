@@ -13,7 +13,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.lgtm.stack.plugins.module_utils import plan_schema
-from ansible_collections.lgtm.stack.plugins.module_utils.plan import DEFAULT_SERVICE_NAMES, EXPORTER_PORTS, PLAN_FORMAT
+from ansible_collections.lgtm.stack.plugins.module_utils.plan_common import DEFAULT_SERVICE_NAMES, EXPORTER_PORTS, PLAN_FORMAT
 
 # Format 1 (lgtm.stack before the plan carried its volumes) kept each component's data in these volume keys.
 FORMAT_1_VOLUMES = {"alloy": "alloy-data", "tempo": "tempo-data", "loki": "loki-data", "mimir": "mimir-data",
