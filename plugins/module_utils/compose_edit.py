@@ -97,10 +97,11 @@ _NAME_LINE = re.compile(r"^name\s*:\s*\S")
 _PLAIN_ENTRY = re.compile(r"^  - ([^\s#]+)\s*$")
 
 
-def edit_includes(text, present=(), absent=(), path=None):
+def edit_includes(text, present=(), absent=(), path=None, read=load):
     """Return (new_text, changes). A new or plain `include:` block (`include:` then `  - path` lines) is edited
-    as text so that every other byte of the file stays as the user wrote it; other shapes go through ruamel."""
-    doc = load(text, path)
+    as text so that every other byte of the file stays as the user wrote it; other shapes go through ruamel.
+    `read(text, path)` parses a text this function only looks at (see edit_compose)."""
+    doc = read(text, path)
     includes = doc.get("include")
     if includes is not None and not isinstance(includes, list):
         raise InputError(path or "compose", "'include' must be a list")
@@ -128,9 +129,10 @@ def edit_includes(text, present=(), absent=(), path=None):
         new_block = (["include:\n"] + ["  - %s\n" % e for e in kept]) if kept else []
         new_text = "".join(lines[:start] + new_block + lines[end:])
     else:
+        doc = load(text, path)  # a copy of its own to change
         set_includes(doc, to_add, to_drop, path)
         new_text = dump(doc)
-    check = load(new_text, path)
+    check = read(new_text, path)
     now = [p for entry in check.get("include") or [] for p in _include_paths(entry)]
     if any(p not in now for p in present) or any(p in now for p in absent):
         raise InputError(path or "compose", "could not edit include: safely; edit it by hand")
@@ -397,12 +399,15 @@ def _is_comment_or_blank(line, max_indent):
     return stripped.startswith("#") and len(line) - len(line.lstrip(" ")) <= max_indent
 
 
-def remove_block_entries(text, parent, names, path=None):
+def remove_block_entries(text, parent, names, path=None, read=load):
     """Remove whole entries of a top-level block mapping (`services:`, `volumes:`) as text, so that every other
     byte - blank lines and comments between entries included - stays as written. An entry goes with the comment
     lines directly above it; the comments and blank lines after it belong to what follows. Returns
-    (new_text, removed_names); entries of a flow-style mapping are left for the round-trip pass."""
-    doc = load(text, path)
+    (new_text, removed_names); entries of a flow-style mapping are left for the round-trip pass. `read(text, path)`
+    parses a text this function only looks at (see edit_compose)."""
+    if not names:
+        return text, []
+    doc = read(text, path)
     mapping = doc.get(parent)
     if not isinstance(mapping, CommentedMap) or mapping.fa.flow_style() or not names:
         return text, []
@@ -431,7 +436,7 @@ def remove_block_entries(text, parent, names, path=None):
         del lines[start:end]
         removed.append(name)
     new_text = "".join(lines)
-    check = load(new_text, path).get(parent)
+    check = read(new_text, path).get(parent)
     if check is None and len(removed) == len(keys):
         return new_text, sorted(removed)
     if not isinstance(check, dict) or any(n in check for n in removed) or len(check) != len(keys) - len(removed):
@@ -443,12 +448,26 @@ def edit_compose(text, path=None, remove_services=(), remove_volumes=(), service
                  include=(), exclude=()):
     """Return (new_text, changes) for all the edits of one compose file. Whole services go as text (see
     remove_block_entries); the other edits go through ruamel round-trip; include lines are then edited as text
-    (see edit_includes)."""
-    doc = load(text, path)
+    (see edit_includes).
+
+    A compose file is parsed once per text it goes through: the steps that only look at a text share one parse
+    (`read`), a step that changes a document takes that parse out of the cache (`take`) so that nothing reads a
+    changed document as the text it came from. Round-trip parsing is most of the cost of an edit."""
+    parsed = {}
+
+    def read(text_, path_):
+        if text_ not in parsed:
+            parsed[text_] = load(text_, path_)
+        return parsed[text_]
+
+    def take(text_):
+        return parsed.pop(text_, None) or load(text_, path)
+
+    doc = read(text, path)
     # Each once, in the order given (a service named twice is removed once).
     present = [s for i, s in enumerate(remove_services) if s in (doc.get("services") or {}) and s not in remove_services[:i]]
-    new_text, gone = remove_block_entries(text, "services", present, path)
-    doc = load(new_text, path) if gone else doc
+    new_text, gone = remove_block_entries(text, "services", present, path, read)
+    doc = take(new_text)
     # Every service of the file went (the legacy backends were all it had): `services:` left empty is null, which
     # Compose refuses ("services must be a mapping"): it becomes `services: {}`.
     emptied = bool(gone) and doc.get("services") is None
@@ -459,26 +478,28 @@ def edit_compose(text, path=None, remove_services=(), remove_volumes=(), service
     changes += edit_services(doc, remove_services, [], services, add_missing, path)
     new_text = dump(doc) if len(changes) > len(gone) or emptied else new_text
     # Top-level volumes last: they may only go once no remaining service mounts them.
-    doc = load(new_text, path)
+    doc = read(new_text, path)
     used = set()
     for svc in (doc.get("services") or {}).values():
         used |= _volume_sources(svc or {})
     volumes = doc.get("volumes") if isinstance(doc.get("volumes"), dict) else {}
     doomed = [v for v in remove_volumes if v in volumes and v not in used]
-    vol_text, vol_gone = remove_block_entries(new_text, "volumes", doomed, path)
+    vol_text, vol_gone = remove_block_entries(new_text, "volumes", doomed, path, read)
     if vol_gone:
         new_text = vol_text
-        doc = load(new_text, path)
+        doc = read(new_text, path)
         if doc.get("volumes") is None and "volumes" in doc:
+            doc = take(new_text)
             del doc["volumes"]
             new_text = dump(doc)
     elif doomed:
+        doc = take(new_text)
         changes_vol = edit_services(doc, [], doomed, [], add_missing, path)
         new_text = dump(doc) if changes_vol else new_text
         vol_gone = [v for v in doomed if "remove volume %s (the data stays in Docker)" % v in changes_vol]
     changes += ["remove volume %s (the data stays in Docker)" % v for v in doomed if v in vol_gone]
-    new_text, include_changes = edit_includes(new_text, include, exclude, path)
-    after = load(new_text, path)
+    new_text, include_changes = edit_includes(new_text, include, exclude, path, read)
+    after = read(new_text, path)
     left = [s for s in remove_services if s in (after.get("services") or {})]
     if left:
         raise InputError(path or "compose", "could not remove services %s safely; edit them by hand"
