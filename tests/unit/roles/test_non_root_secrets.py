@@ -3,6 +3,8 @@ read them join the user's primary group; run as root, nothing is added (the file
 
 import yaml
 
+from tests.unit.plugins.module_utils.test_remote import CENTRAL as REMOTE
+
 NON_ROOT = {"user_uid": 1000, "user_gid": 1001}
 
 
@@ -27,10 +29,14 @@ def test_grafana_joins_the_users_group_next_to_the_remote_secrets_groups(render_
                                        ansible_facts=facts, **extra)
         return yaml.safe_load(text)["services"]["grafana"]
 
+    remote = dict(lgtm_backend="remote", lgtm_remote=REMOTE)
     assert grafana(NON_ROOT)["group_add"] == ["1001"]
-    assert grafana(NON_ROOT, __lgtm_grafana_secret_groups=[1001, 2000])["group_add"] == ["1001", "2000"]
+    assert grafana(NON_ROOT, __lgtm_grafana_secret_groups=[1001, 2000], **remote)["group_add"] == ["1001", "2000"]
     assert "group_add" not in grafana({"user_uid": 0, "user_gid": 0})
-    assert grafana({"user_uid": 0, "user_gid": 0}, __lgtm_grafana_secret_groups=[2000])["group_add"] == ["2000"]
+    assert grafana({"user_uid": 0, "user_gid": 0}, __lgtm_grafana_secret_groups=[2000], **remote)["group_add"] == ["2000"]
+    # The remote preflight sets the groups; a later run of the role with the local backend skips it and must not
+    # take over what an earlier remote run left.
+    assert "group_add" not in grafana({"user_uid": 0, "user_gid": 0}, __lgtm_grafana_secret_groups=[2000])
     assert grafana(NON_ROOT)["user"] == "472:0"
 
 
