@@ -12,15 +12,18 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[3]
 DEPLOY = ROOT / "roles" / "stack" / "tasks" / "deploy.yml"
+UP = ROOT / "roles" / "stack" / "tasks" / "up.yml"
 ADMIN = ROOT / "roles" / "stack" / "tasks" / "grafana_admin.yml"
 NAME = "Deploy | Set Grafana's admin password on an adopted database"
 
 
 def _adoption_block(load=lambda path: yaml.safe_load(path.read_text())):
-    """The include in deploy.yml, with the tasks it includes as its "block" (its when and vars apply to them)."""
-    (include,) = [t for t in load(DEPLOY) if t["name"] == NAME]
+    """The include in up.yml (itself included by deploy.yml), with the tasks it includes as its "block"; its when
+    holds both includes' conditions (each include's applies to what it includes)."""
+    (outer,) = [t for t in load(DEPLOY) if t.get("ansible.builtin.include_tasks") == UP.name]
+    (include,) = [t for t in load(UP) if t["name"] == NAME]
     assert include["ansible.builtin.include_tasks"] == ADMIN.name
-    return dict(include, block=load(ADMIN))
+    return dict(include, when=list(outer["when"]) + list(include["when"]), block=load(ADMIN))
 
 
 def _walk(tasks):
