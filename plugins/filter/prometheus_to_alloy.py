@@ -21,8 +21,8 @@ def prometheus_to_alloy(prometheus, forward_to=None, target_map=None, exclude_jo
         raise AnsibleFilterError("prometheus_to_alloy expects a Prometheus config mapping, got %s"
                                  % type(prometheus).__name__)
     try:
-        return convert(prometheus, forward_to=DEFAULT_FORWARD_TO if forward_to is None else forward_to, target_map=target_map, exclude_jobs=exclude_jobs,
-                       header=header, file_map=file_map)
+        return convert(prometheus, forward_to=DEFAULT_FORWARD_TO if forward_to is None else forward_to,
+                       target_map=target_map, exclude_jobs=exclude_jobs, header=header, file_map=file_map)
     except (ValueError, KeyError, TypeError) as exc:
         raise AnsibleFilterError("prometheus_to_alloy: %s" % exc)
 

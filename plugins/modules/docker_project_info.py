@@ -72,6 +72,14 @@ regular:
   returned: always
   type: list
   elements: str
+exists:
+  description:
+    - One flag per candidate, in the order given - whether it exists (any file type).
+    - C(found) and C(regular) hold the paths as the module expanded them (C(~), C($VAR)); these flags let a caller
+      ask about a candidate by its position instead.
+  returned: always
+  type: list
+  elements: bool
 docker_version:
   description: C(<docker_cli> version --format '{{json .Server}}') - C(rc), C(stdout), C(stderr).
   returned: when O(docker_cli) is not empty
@@ -116,6 +124,7 @@ def main():
                  writeable=exists and os.access(path, os.W_OK), executable=exists and os.access(path, os.X_OK)),
         found=[c for c in module.params["candidates"] if os.path.lexists(c)],
         regular=[c for c in module.params["candidates"] if os.path.isfile(c)],
+        exists=[os.path.lexists(c) for c in module.params["candidates"]],
         ansible_facts=dict(user_uid=os.getuid(), user_gid=os.getgid()),
     )
     if cli:

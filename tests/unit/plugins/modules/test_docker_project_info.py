@@ -26,6 +26,7 @@ def test_a_project_and_a_docker_host_that_answer(tmp_path, run_module):
     assert result["dir"] == {"exists": True, "isdir": True, "readable": True, "writeable": True, "executable": True}
     assert result["found"] == candidates[1:]
     assert result["regular"] == candidates[2:], "a dangling link exists as a name, but is no compose file"
+    assert result["exists"] == [False, True, True]
     assert result["compose_version"] == {"rc": 0, "stdout": '{"version":"v2.26.1"}\n', "stderr": ""}
     assert result["docker_version"]["stdout"] == '{"Version":"26.1.5"}\n'
     assert (tmp_path / "format-asked").read_text() == "{{json .Server}}\n"
@@ -50,3 +51,16 @@ def test_an_empty_cli_only_looks_for_files(tmp_path, run_module):
                                                       "docker_cli": ""}, check_mode=True)
     assert not failed and result["found"] == result["regular"] == candidates[:1]
     assert "docker_version" not in result and "compose_version" not in result
+
+
+def test_the_flags_answer_for_a_candidate_as_written(tmp_path, run_module, monkeypatch):
+    """found/regular hold the paths the module expanded; the migrate role asks about the recorded plan (its last
+    candidate) by position, so a stack directory written with $VAR or ~ is still found."""
+    monkeypatch.setenv("LGTM_TEST_STACK", str(tmp_path / "obs"))
+    (tmp_path / "obs").mkdir()
+    (tmp_path / "obs" / "MIGRATION_REPORT.json").write_text("{}\n")
+    candidates = [str(tmp_path / "compose.yaml"), "$LGTM_TEST_STACK/MIGRATION_REPORT.json"]
+    result, failed = run_module(docker_project_info, {"project_dir": str(tmp_path), "candidates": candidates,
+                                                      "docker_cli": ""}, check_mode=True)
+    assert not failed and result["exists"] == [False, True]
+    assert result["found"] == [str(tmp_path / "obs" / "MIGRATION_REPORT.json")] and candidates[1] not in result["found"]
