@@ -42,14 +42,11 @@ def test_a_plugin_file_imports_no_module_utils_when_it_loads(path):
     assert not eager, "%s imports %s when it loads: import it inside the filter that uses it" % (path.name, eager)
 
 
-def test_the_check_sees_an_eager_import():
+def test_the_check_sees_an_eager_import(tmp_path):
     # The test above can fail: a file with a module-level import of a module_utils is caught.
-    sample = Path(__file__).with_name("_eager_sample.py.txt")
+    sample = tmp_path / "eager.py"
     sample.write_text("from %s.plan import build_plan\n\ndef f():\n    pass\n" % MODULE_UTILS, encoding="utf-8")
-    try:
-        assert module_level_imports(sample) == [MODULE_UTILS + ".plan"]
-    finally:
-        sample.unlink()
+    assert module_level_imports(sample) == [MODULE_UTILS + ".plan"]
 
 
 PROBE = r"""
